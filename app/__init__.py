@@ -1,0 +1,35 @@
+"""The Flask side of Comanda. ``create_app()`` is the only entry point; nothing connects
+to anything until a request needs it."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.settings import Settings, get_settings, use_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    if settings is not None:
+        use_settings(settings)
+    settings = get_settings()
+    settings.check()
+
+    from app.api import register_api
+    from app.api.errors import register_error_handlers
+    from app.api.hardening import register_hardening
+    from app.api.ops import ops
+    from app.logs import setup_logging
+
+    setup_logging("api")
+    flask_app = Flask(__name__)
+    flask_app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        ERROR_404_HELP=False,
+        RESTX_MASK_SWAGGER=False,
+        JSON_SORT_KEYS=False,
+    )
+    register_error_handlers(flask_app)
+    register_hardening(flask_app, settings)
+    flask_app.register_blueprint(ops)
+    register_api(flask_app)
+    return flask_app

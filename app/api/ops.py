@@ -1,0 +1,86 @@
+"""Operations endpoints: liveness, readiness (real checks of each dependency), metrics."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, Response, jsonify
+from kombu import Connection
+from sqlalchemy import func, select
+
+from app import db
+from app.db import read_only
+from app.models import Order, OutboxEvent, RestaurantEvent
+from app.settings import get_settings
+from events.kafka import ping as kafka_ping
+
+ops = Blueprint("ops", __name__)
+_pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
+
+
+def _rabbitmq_ping() -> None:
+    with Connection(get_settings().celery_broker_url, connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+CHECKS = {"database": db.ping, "kafka": kafka_ping, "rabbitmq": _rabbitmq_ping}
+
+
+@ops.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok", "pid": os.getpid()})
+
+
+@ops.get("/readyz")
+def readyz():
+    futures = {name: _pool.submit(check) for name, check in CHECKS.items()}
+    results, down = {}, []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=6)
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            results[name] = f"down: {type(exc).__name__}"
+            down.append(name)
+    body = {"status": "ready" if not down else "unavailable", "checks": results}
+    if down:
+        body["message"] = f"not ready: {', '.join(down)} unreachable"
+        response = jsonify(body)
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+    return jsonify(body)
+
+
+@ops.get("/metrics")
+def metrics():
+    lines = []
+    try:
+        with read_only() as session:
+            by_status = session.execute(
+                select(Order.status, func.count()).group_by(Order.status)
+            ).all()
+            backlog = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
+            pending_feed = session.scalar(
+                select(func.count()).where(RestaurantEvent.acked_at.is_(None))
+            )
+        lines += ["# HELP comanda_orders Orders by status.", "# TYPE comanda_orders gauge"]
+        lines += [f'comanda_orders{{status="{s}"}} {n}' for s, n in by_status]
+        lines += [
+            "# HELP comanda_outbox_unpublished Outbox rows not yet on Kafka.",
+            "# TYPE comanda_outbox_unpublished gauge",
+            f"comanda_outbox_unpublished {backlog}",
+            "# HELP comanda_feed_unacked Restaurant feed events not yet acknowledged.",
+            "# TYPE comanda_feed_unacked gauge",
+            f"comanda_feed_unacked {pending_feed}",
+        ]
+        up = 1
+    except Exception:  # noqa: BLE001 - metrics must answer even when the database is down
+        up = 0
+    lines += [
+        "# HELP comanda_database_up Whether the metrics query reached PostgreSQL.",
+        "# TYPE comanda_database_up gauge",
+        f"comanda_database_up {up}",
+    ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")

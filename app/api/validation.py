@@ -1,0 +1,105 @@
+"""Reading request input: JSON bodies through the schemas, query strings, paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import TypeVar
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+from app.errors import BadRequest
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body(optional: bool = False) -> object:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise BadRequest("request body must be a JSON object")
+    if not request.mimetype == "application/json":
+        raise BadRequest("Content-Type must be application/json")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest("request body is not valid JSON") from exc
+
+
+def parse(model: type[M], optional: bool = False) -> M:
+    body = json_body(optional)
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = {}
+        for error in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in error["loc"]) or "body"
+            errors.setdefault(field, error["msg"])
+        raise BadRequest("invalid request body", errors) from exc
+
+
+def query_int(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}", {name: "invalid"})
+    return int(raw)
+
+
+def query_choice(name: str, choices: set[str]) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(sorted(choices))}", {name: "invalid"})
+    return raw
+
+
+def query_time(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an ISO-8601 time", {name: "invalid"}) from exc
+    if value.tzinfo is None:
+        raise BadRequest(f"{name} must include a time zone (e.g. Z)", {name: "invalid"})
+    return value
+
+
+def page_args() -> tuple[int, int | None]:
+    """(limit, id to start below) from ?limit= and ?cursor=."""
+    limit = query_int("limit", 20, 1, 100)
+    raw = request.args.get("cursor")
+    if raw is None or raw == "":
+        return limit, None
+    try:
+        decoded = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
+        kind, _, value = decoded.partition(":")
+        if kind != "id" or not value.isdigit() or int(value) > 2**31:
+            raise ValueError
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor is malformed", {"cursor": "invalid"}) from exc
+    return limit, int(value)
+
+
+def make_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def page(rows: list, limit: int, key, render) -> dict:
+    """rows were fetched with limit+1: the extra row only says there is a next page."""
+    items = rows[:limit]
+    more = len(rows) > limit
+    return {
+        "items": [render(r) for r in items],
+        "next_cursor": make_cursor(key(items[-1])) if more and items else None,
+    }

@@ -1,0 +1,74 @@
+"""Engine, sessions and the unit of work: the transaction boundary.
+
+Engines are created lazily on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.settings import get_settings
+
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or get_settings().database_url
+    if url not in _engines:
+        _engines[url] = create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"connect_timeout": 3},
+        )
+    return _engines[url]
+
+
+def _factory(url: str | None = None) -> sessionmaker[Session]:
+    url = url or get_settings().database_url
+    if url not in _factories:
+        _factories[url] = sessionmaker(get_engine(url), expire_on_commit=False)
+    return _factories[url]
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """One transaction: commits when the block ends cleanly, rolls back otherwise."""
+    session = _factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_only(url: str | None = None) -> Iterator[Session]:
+    session = _factory(url)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def ping(url: str | None = None) -> None:
+    with get_engine(url).connect() as conn:
+        conn.execute(text("select 1"))
+
+
+def dispose_all() -> None:
+    """Drop pooled connections (after fork, or when a test restarts PostgreSQL)."""
+    for engine in _engines.values():
+        engine.dispose()

@@ -1,0 +1,94 @@
+"""The order lifecycle: the one table of allowed moves.
+
+Pure: standard library only. The API, the Celery tasks and the Kafka consumers all
+change an order's status through ``transition()``; nothing else may.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PLACED = "PLACED"
+    AWAITING_ACCEPTANCE = "AWAITING_ACCEPTANCE"
+    CONFIRMED = "CONFIRMED"
+    PREPARING = "PREPARING"
+    READY = "READY"
+    DISPATCHED = "DISPATCHED"
+    DELIVERED = "DELIVERED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+class Reason(StrEnum):
+    INVALID_ORDER = "invalid_order"
+    UNAVAILABLE = "unavailable"
+    OUT_OF_STOCK = "out_of_stock"
+    PAYMENT_DECLINED = "payment_declined"
+    RESTAURANT_REJECTED = "restaurant_rejected"
+    CUSTOMER_CANCELLED = "customer_cancelled"
+    ACCEPTANCE_TIMEOUT = "acceptance_timeout"
+
+
+S, R = Status, Reason
+
+# (from, to) -> the reasons that move may carry; an empty set means "no reason".
+ALLOWED: dict[tuple[Status, Status], frozenset[Reason]] = {
+    (S.PLACED, S.AWAITING_ACCEPTANCE): frozenset(),
+    (S.AWAITING_ACCEPTANCE, S.CONFIRMED): frozenset(),
+    (S.CONFIRMED, S.PREPARING): frozenset(),
+    (S.PREPARING, S.READY): frozenset(),
+    (S.READY, S.DISPATCHED): frozenset(),
+    (S.DISPATCHED, S.DELIVERED): frozenset(),
+    (S.PLACED, S.REJECTED): frozenset(
+        {R.INVALID_ORDER, R.UNAVAILABLE, R.OUT_OF_STOCK, R.PAYMENT_DECLINED}
+    ),
+    (S.AWAITING_ACCEPTANCE, S.REJECTED): frozenset({R.RESTAURANT_REJECTED}),
+    (S.PLACED, S.CANCELLED): frozenset({R.CUSTOMER_CANCELLED, R.ACCEPTANCE_TIMEOUT}),
+    (S.AWAITING_ACCEPTANCE, S.CANCELLED): frozenset({R.CUSTOMER_CANCELLED, R.ACCEPTANCE_TIMEOUT}),
+}
+
+TERMINAL = frozenset({S.DELIVERED, S.REJECTED, S.CANCELLED})
+
+# The steps a restaurant moves an order through after confirming it, in order.
+KITCHEN_STEPS = (S.CONFIRMED, S.PREPARING, S.READY, S.DISPATCHED, S.DELIVERED)
+
+# Statuses in which the order still holds reserved stock and an uncaptured payment.
+HOLDS_RESERVATION = frozenset({S.PLACED, S.AWAITING_ACCEPTANCE})
+
+
+class InvalidTransition(Exception):
+    """The move is not in the table (or carries the wrong reason)."""
+
+    def __init__(self, current: Status, target: Status, reason: Reason | None = None):
+        self.current, self.target, self.reason = current, target, reason
+        why = f" ({reason})" if reason else ""
+        super().__init__(f"cannot move an order from {current} to {target}{why}")
+
+
+def can_transition(current: Status, target: Status, reason: Reason | None = None) -> bool:
+    reasons = ALLOWED.get((Status(current), Status(target)))
+    if reasons is None:
+        return False
+    if not reasons:
+        return reason is None
+    return reason is not None and Reason(reason) in reasons
+
+
+def transition(current: Status, target: Status, reason: Reason | None = None) -> Status:
+    """Return ``target`` if the table allows the move, else raise InvalidTransition."""
+    if not can_transition(current, target, reason):
+        raise InvalidTransition(Status(current), Status(target), reason)
+    return Status(target)
+
+
+def next_kitchen_step(current: Status) -> Status | None:
+    """The one status a restaurant may move a confirmed order to next."""
+    if current in KITCHEN_STEPS[:-1]:
+        return KITCHEN_STEPS[KITCHEN_STEPS.index(current) + 1]
+    return None
+
+
+def is_cancellable(current: Status) -> bool:
+    return can_transition(current, S.CANCELLED, R.CUSTOMER_CANCELLED)

@@ -1,0 +1,1 @@
+"""Order use cases: placing, the pipeline steps, the restaurant's moves."""

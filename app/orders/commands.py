@@ -1,0 +1,171 @@
+"""What customers and restaurants do to orders. Each function runs inside the caller's
+unit of work; the change, its timeline row and its events commit together."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict
+from app.lifecycle import (
+    InvalidTransition,
+    Reason,
+    Status,
+    is_cancellable,
+    next_kitchen_step,
+)
+from app.models import IdempotencyKey, Order, OrderItem, utcnow
+from app.orders import stock
+from app.orders.changes import lock_order, move, note, placed
+from app.settings import get_settings
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def find_replay(session: Session, customer_id: int, key: str, digest: str) -> Order | None:
+    """The order an earlier request with this Idempotency-Key made, if any (409 when the
+    key was used for another body). Keys older than the window are forgotten."""
+    window = timedelta(hours=get_settings().idempotency_hours)
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.customer_id == customer_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at < utcnow() - window,
+        )
+    )
+    found = session.get(IdempotencyKey, (customer_id, key))
+    if found is None:
+        return None
+    if found.request_hash != digest:
+        raise Conflict("Idempotency-Key was already used with a different request body")
+    return session.get(Order, found.order_id)
+
+
+def place_order(
+    session: Session, customer_id: int, body: dict[str, Any], idempotency_key: str | None
+) -> tuple[Order, bool]:
+    """Write a PLACED order and its order.placed event. Returns (order, created)."""
+    digest = request_hash(body)
+    if idempotency_key:
+        existing = find_replay(session, customer_id, idempotency_key, digest)
+        if existing is not None:
+            return existing, False
+    now = utcnow()
+    order = Order(
+        customer_id=customer_id,
+        restaurant_id=body["restaurant_id"],
+        status=Status.PLACED,
+        stage="new",
+        delivery_address=body["delivery_address"],
+        payment_method=body["payment"]["method"],
+        payment_token=body["payment"]["token"],
+        deadline_at=now + timedelta(seconds=get_settings().pipeline_stuck_seconds),
+        created_at=now,
+        updated_at=now,
+        items=[
+            OrderItem(
+                menu_item_id=line["menu_item_id"],
+                quantity=line["quantity"],
+                notes=line.get("notes"),
+            )
+            for line in body["items"]
+        ],
+    )
+    session.add(order)
+    session.flush()
+    if idempotency_key:
+        try:
+            with session.begin_nested():
+                session.add(
+                    IdempotencyKey(
+                        customer_id=customer_id,
+                        key=idempotency_key,
+                        request_hash=digest,
+                        order_id=order.id,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            # A concurrent request with the same key won the race: answer with its order.
+            session.rollback()
+            existing = find_replay(session, customer_id, idempotency_key, digest)
+            if existing is None:  # pragma: no cover - the winner's row is committed
+                raise Conflict("Idempotency-Key is being used by another request") from None
+            return existing, False
+    placed(session, order)
+    return order, True
+
+
+def _conflict(exc: InvalidTransition) -> Conflict:
+    return Conflict(f"order is {exc.current}: {exc}")
+
+
+def cancel_order(session: Session, customer_id: int, order_id: int, detail: str | None) -> Order:
+    order = lock_order(session, order_id, customer_id=customer_id)
+    if not is_cancellable(Status(order.status)):
+        raise Conflict(f"order is {order.status} and can no longer be cancelled")
+    stop_order(session, order, Status.CANCELLED, Reason.CUSTOMER_CANCELLED, detail)
+    return order
+
+
+def stop_order(
+    session: Session, order: Order, target: Status, reason: Reason, detail: str | None = None
+) -> None:
+    """Reject or cancel: release the stock in the same transaction; the payment is voided
+    by the worker that consumes the resulting event."""
+    move(session, order, target, reason, detail)
+    order.deadline_at = None
+    if stock.release(session, order):
+        note(session, order, "stock_released")
+
+
+def accept_order(session: Session, restaurant_id: int, order_id: int) -> Order:
+    order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    try:
+        move(session, order, Status.CONFIRMED)
+    except InvalidTransition as exc:
+        raise _conflict(exc) from exc
+    order.deadline_at = None
+    stock.mark_sold(order)
+    return order
+
+
+def reject_order(session: Session, restaurant_id: int, order_id: int, detail: str) -> Order:
+    order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    if order.status != Status.AWAITING_ACCEPTANCE:
+        raise Conflict(f"order is {order.status}: only orders awaiting acceptance can be rejected")
+    stop_order(session, order, Status.REJECTED, Reason.RESTAURANT_REJECTED, detail)
+    return order
+
+
+def advance_order(session: Session, restaurant_id: int, order_id: int, target: Status) -> Order:
+    order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    expected = next_kitchen_step(Status(order.status))
+    if expected != target:
+        raise Conflict(
+            f"order is {order.status}: the next step is {expected or 'none'}, not {target}"
+        )
+    move(session, order, target)
+    return order
+
+
+def expire_unaccepted(session: Session, limit: int = 100) -> list[int]:
+    """Cancel orders whose restaurant did not accept before the deadline."""
+    due = session.scalars(
+        select(Order)
+        .where(Order.status == Status.AWAITING_ACCEPTANCE, Order.deadline_at < utcnow())
+        .order_by(Order.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for order in due:
+        stop_order(session, order, Status.CANCELLED, Reason.ACCEPTANCE_TIMEOUT)
+    return [o.id for o in due]

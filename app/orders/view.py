@@ -1,0 +1,47 @@
+"""How an order looks to clients and in event payloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import Order
+from events.envelope import iso
+
+
+def order_summary(order: Order) -> dict[str, Any]:
+    """The order without its timeline: what events carry."""
+    payment = order.payment
+    return {
+        "id": order.id,
+        "status": order.status,
+        "reason": order.reason,
+        "restaurant_id": order.restaurant_id,
+        "customer_id": order.customer_id,
+        "items": [
+            {
+                "menu_item_id": line.menu_item_id,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price_cents": line.unit_price_cents,
+                "notes": line.notes,
+            }
+            for line in order.items
+        ],
+        "total_cents": order.total_cents,
+        "delivery_address": order.delivery_address,
+        "payment": {
+            "status": payment.status if payment else "PENDING",
+            "amount_cents": payment.amount_cents if payment else order.total_cents,
+        },
+        "created_at": iso(order.created_at),
+        "updated_at": iso(order.updated_at),
+    }
+
+
+def order_view(order: Order) -> dict[str, Any]:
+    view = order_summary(order)
+    view["timeline"] = [
+        {"at": iso(t.at), "status": t.status, "event": t.event, "detail": t.detail}
+        for t in order.timeline
+    ]
+    return view

@@ -1,0 +1,1 @@
+"""Kafka: the event envelope, the outbox and its relay, topics, and the consumers."""

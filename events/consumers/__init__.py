@@ -1,0 +1,1 @@
+"""Kafka consumer groups on ``orders``: pipeline hand-off, restaurant feed, admin projection."""

@@ -1,0 +1,117 @@
+"""The consumer loop every group shares.
+
+At-least-once: a partition's offset is committed only after the handler finished the
+messages before it. A message that can never be handled (PoisonMessage, or any error
+on its last attempt) goes to the dead-letter topic with its origin in headers; any other
+error rewinds the partition to that message and retries it after a backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from app.logs import setup_logging
+from app.settings import get_settings
+from events.envelope import Envelope, PoisonMessage
+from events.kafka import make_consumer, make_producer
+from events.shutdown import GracefulExit
+
+Handler = Callable[[Envelope], None]
+log = logging.getLogger("comanda.consumer")
+MAX_ATTEMPTS = 8
+
+
+def dead_letter(producer, message, error: str) -> None:
+    headers = [
+        ("error", error[:1000].encode()),
+        ("origin_topic", message.topic.encode()),
+        ("origin_partition", str(message.partition).encode()),
+        ("origin_offset", str(message.offset).encode()),
+    ]
+    producer.send(
+        get_settings().dlq_topic, key=message.key, value=message.value, headers=headers
+    ).get(timeout=30)
+
+
+class ConsumerLoop:
+    def __init__(self, group_id: str, handler: Handler, *, consumer=None, producer=None):
+        self.group_id, self.handler = group_id, handler
+        self.consumer = consumer or make_consumer(group_id, get_settings().orders_topic)
+        self.producer = producer or make_producer(client_id=f"comanda-{group_id}-dlq")
+        self.attempts: dict[tuple[int, int], int] = {}
+
+    def handle(self, message) -> bool:
+        """True when the message is done with (handled or dead-lettered)."""
+        spot = (message.partition, message.offset)
+        try:
+            self.handler(Envelope.from_bytes(message.value))
+        except PoisonMessage as exc:
+            log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
+            dead_letter(self.producer, message, f"PoisonMessage: {exc}")
+        except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+            self.attempts[spot] = self.attempts.get(spot, 0) + 1
+            if self.attempts[spot] < MAX_ATTEMPTS:
+                log.warning(
+                    "handler failed at %s/%s (attempt %d): %s",
+                    message.partition,
+                    message.offset,
+                    self.attempts[spot],
+                    exc,
+                )
+                return False
+            log.error("giving up on %s/%s: %s", message.partition, message.offset, exc)
+            dead_letter(self.producer, message, f"{type(exc).__name__}: {exc}")
+        self.attempts.pop(spot, None)
+        return True
+
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        done, failed = {}, False
+        for tp, messages in batches.items():
+            for message in messages:
+                if not self.handle(message):
+                    self.consumer.seek(tp, message.offset)
+                    failed = True
+                    break
+                done[tp] = message.offset + 1
+        if done:
+            try:
+                self.consumer.commit(
+                    {
+                        TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(off, "", -1)
+                        for tp, off in done.items()
+                    }
+                )
+            except CommitFailedError as exc:
+                log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
+        if failed:
+            time.sleep(min(2 ** max(self.attempts.values(), default=1) * 0.1, 5))
+        return sum(len(m) for m in batches.values())
+
+    def run(self, stop: GracefulExit) -> None:
+        log.info("consumer %s running", self.group_id)
+        while not stop.requested:
+            try:
+                self.poll_once()
+            except KafkaError as exc:
+                log.warning("kafka error in %s: %s; retrying", self.group_id, exc)
+                time.sleep(1)
+        self.consumer.close()
+        self.producer.close(timeout=5)
+        log.info("consumer %s stopped", self.group_id)
+
+
+def main(group_id: str, handler: Handler) -> None:
+    setup_logging(group_id)
+    stop = GracefulExit()
+    while not stop.requested:
+        try:
+            ConsumerLoop(group_id, handler).run(stop)
+        except KafkaError as exc:  # cannot even connect yet
+            log.warning("%s cannot reach Kafka (%s); retrying in 2s", group_id, exc)
+            time.sleep(2)

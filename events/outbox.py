@@ -1,0 +1,24 @@
+"""The outbox writer: an event row in the caller's transaction, never a direct send."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app.models import OutboxEvent
+from app.settings import get_settings
+from events.envelope import Envelope
+
+
+def record(session: Session, envelope: Envelope, correlation_id: str | None = None) -> None:
+    """Add the event to the current transaction; the relay publishes it after commit."""
+    headers = {"correlation_id": correlation_id} if correlation_id else {}
+    session.add(
+        OutboxEvent(
+            event_id=envelope.event_id,
+            topic=get_settings().orders_topic,
+            key=envelope.key,
+            payload=envelope.to_dict(),
+            headers=headers,
+            created_at=envelope.occurred_at,
+        )
+    )

@@ -1,0 +1,26 @@
+"""bcrypt hashing. bcrypt only reads 72 bytes, so longer passwords are refused upstream."""
+
+from __future__ import annotations
+
+import bcrypt
+
+from app.settings import get_settings
+
+MAX_PASSWORD_BYTES = 72
+_dummy_hash: bytes | None = None
+
+
+def hash_password(password: str) -> str:
+    salt = bcrypt.gensalt(rounds=get_settings().bcrypt_rounds)
+    return bcrypt.hashpw(password.encode(), salt).decode()
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    """Constant work whether or not the account exists (hashed=None checks a dummy)."""
+    global _dummy_hash
+    if hashed is None:
+        if _dummy_hash is None:
+            _dummy_hash = hash_password("not-a-real-password").encode()
+        bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], _dummy_hash)
+        return False
+    return bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], hashed.encode())

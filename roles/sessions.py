@@ -1,0 +1,92 @@
+"""Login, refresh rotation with reuse detection, and logout.
+
+A login opens a session; its refresh tokens form one family. Refreshing uses a token up
+and issues the next; presenting a used token again means it was stolen, so the whole
+session is revoked. Access tokens name their session and die with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import Unauthorized
+from app.models import AuthSession, RefreshToken, User, utcnow
+from app.settings import get_settings
+from roles.passwords import verify_password
+from roles.tokens import issue_access
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _pair(session: Session, user: User, auth: AuthSession) -> dict:
+    refresh = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            jti=_digest(refresh),
+            session_id=auth.id,
+            expires_at=auth.expires_at,
+        )
+    )
+    access, expires_in = issue_access(user.id, user.role, user.restaurant_id, auth.id)
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    }
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email.strip().lower())).first()
+
+
+def login(session: Session, email: str, password: str) -> dict:
+    user = find_user(session, email)
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        raise Unauthorized("invalid e-mail or password")
+    auth = AuthSession(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(seconds=get_settings().refresh_token_seconds),
+    )
+    session.add(auth)
+    session.flush()
+    return _pair(session, user, auth)
+
+
+def refresh(session: Session, token: str) -> dict:
+    found = session.scalars(
+        select(RefreshToken).where(RefreshToken.jti == _digest(token)).with_for_update()
+    ).one_or_none()
+    if found is None:
+        raise Unauthorized("refresh token is invalid")
+    auth = session.get(AuthSession, found.session_id, with_for_update=True)
+    now = utcnow()
+    if found.used_at is not None:
+        if auth.revoked_at is None:
+            auth.revoked_at, auth.revoked_reason = now, "refresh_token_reuse"
+            session.commit()  # the revocation must survive the 401 that follows
+        raise Unauthorized("refresh token was already used; the session is revoked")
+    if auth.revoked_at is not None or auth.expires_at <= now or found.expires_at <= now:
+        raise Unauthorized("refresh token is no longer valid")
+    found.used_at = now
+    return _pair(session, session.get(User, auth.user_id), auth)
+
+
+def logout(session: Session, session_id: uuid.UUID) -> None:
+    auth = session.get(AuthSession, session_id, with_for_update=True)
+    if auth is not None and auth.revoked_at is None:
+        auth.revoked_at, auth.revoked_reason = func.now(), "logout"
+
+
+def is_live(session: Session, session_id: uuid.UUID) -> bool:
+    auth = session.get(AuthSession, session_id)
+    return auth is not None and auth.revoked_at is None and auth.expires_at > utcnow()

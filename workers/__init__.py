@@ -1,0 +1,1 @@
+"""Celery workers on RabbitMQ: one task per pipeline step, payment follow-ups, sweeps."""

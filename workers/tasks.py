@@ -1,0 +1,116 @@
+"""Thin tasks: each takes an order id, runs one step, and queues whatever comes next.
+
+Transient failures (gateway timeouts, a database or broker blip) are retried with
+exponential backoff; the step functions are idempotent, so a retry or a redelivery
+after a worker crash never does a step twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery.signals import worker_process_init
+from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
+
+from app.db import dispose_all, unit_of_work
+from app.models import OutboxEvent, utcnow
+from app.orders import commands, pipeline
+from app.orders.pipeline import Step
+from workers.celery_app import app
+from workers.gateway import GatewayTransientError, SimulatedGateway
+
+log = logging.getLogger("comanda.tasks")
+RETRY = dict(
+    autoretry_for=(GatewayTransientError, OperationalError),
+    retry_backoff=1,
+    retry_backoff_max=30,
+    retry_jitter=True,
+    max_retries=10,
+)
+gateway = SimulatedGateway()
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    dispose_all()  # never share pooled connections across forked pool children
+
+
+def follow(step: Step | None, order_id: int) -> None:
+    if step is not None:
+        STEP_TASKS[step].delay(order_id)
+
+
+@app.task(**RETRY)
+def validate_order(order_id: int) -> None:
+    follow(pipeline.validate(order_id), order_id)
+
+
+@app.task(**RETRY)
+def reserve_stock(order_id: int) -> None:
+    follow(pipeline.reserve_stock(order_id), order_id)
+
+
+@app.task(**RETRY)
+def authorize_payment(order_id: int) -> None:
+    follow(pipeline.authorize_payment(order_id, gateway), order_id)
+
+
+@app.task(**RETRY)
+def capture_payment(order_id: int) -> None:
+    follow(pipeline.capture_payment(order_id, gateway), order_id)
+
+
+@app.task(**RETRY)
+def void_payment(order_id: int) -> None:
+    follow(pipeline.void_payment(order_id, gateway), order_id)
+
+
+STEP_TASKS = {
+    Step.VALIDATE: validate_order,
+    Step.RESERVE: reserve_stock,
+    Step.AUTHORIZE: authorize_payment,
+    Step.CAPTURE: capture_payment,
+    Step.VOID: void_payment,
+}
+
+
+@app.task(**RETRY)
+def expire_unaccepted_orders() -> int:
+    """Cancel (acceptance_timeout) orders nobody accepted in time; the void follows the
+    order.cancelled event like any other cancel."""
+    with unit_of_work() as session:
+        expired = commands.expire_unaccepted(session)
+    if expired:
+        log.info("acceptance timeout cancelled orders %s", expired)
+    return len(expired)
+
+
+@app.task(**RETRY)
+def redrive_stuck_orders() -> int:
+    """Re-queue the next step of orders whose step got lost (a crash between a commit and
+    the publish of the next task, a lost message)."""
+    with unit_of_work() as session:
+        due = pipeline.stuck_orders(session)
+    for order_id, step in due:
+        log.warning("re-driving order %s: %s", order_id, step)
+        follow(step, order_id)
+    return len(due)
+
+
+@app.task(**RETRY)
+def purge_published_outbox(keep_hours: int = 24) -> int:
+    with unit_of_work() as session:
+        result = session.execute(
+            delete(OutboxEvent).where(
+                OutboxEvent.published_at < utcnow() - timedelta(hours=keep_hours)
+            )
+        )
+        return result.rowcount
+
+
+@app.task(ignore_result=False)
+def ping(value: str) -> str:
+    """Round-trip check used by the wiring tests."""
+    return f"pong:{value}"
