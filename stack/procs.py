@@ -1,0 +1,269 @@
+"""The app processes (API, relay, consumers, Celery worker and beat) under supervisord."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .config import Config
+from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
+
+HEALTH_TIMEOUT = 60.0
+LABEL_WIDTH = 10
+
+
+def programs(cfg: Config) -> dict[str, str]:
+    """name -> command line (run from the repo root)."""
+    bin_ = cfg.venv / "bin"
+    return {
+        "api": (
+            f"{bin_}/gunicorn --bind 127.0.0.1:{cfg.api_port} --workers 2 --threads 4"
+            " --worker-class gthread --graceful-timeout 20 --access-logfile -"
+            ' "app:create_app()"'
+        ),
+        "relay": f"{bin_}/python -m events.relay",
+        "pipeline": f"{bin_}/python -m events.consumers.pipeline",
+        "feed": f"{bin_}/python -m events.consumers.feed",
+        "projector": f"{bin_}/python -m events.consumers.projector",
+        "worker": (
+            f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO --concurrency=2"
+            " -n worker@%h"
+        ),
+        "beat": (
+            f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"
+            f" --schedule={cfg.state_dir}/celerybeat-schedule"
+        ),
+    }
+
+
+def conf_path(cfg: Config) -> Path:
+    return cfg.conf_dir / "supervisord.conf"
+
+
+def pidfile(cfg: Config) -> Path:
+    return cfg.pids_dir / "supervisord.pid"
+
+
+def sock_path(cfg: Config) -> Path:
+    return cfg.state_dir / "supervisor.sock"
+
+
+def sup_log(cfg: Config) -> Path:
+    return cfg.logs_dir / "supervisord.log"
+
+
+def prog_log(cfg: Config, name: str) -> Path:
+    return cfg.logs_dir / f"{name}.log"
+
+
+def _esc(value: str) -> str:
+    """supervisor expands %(name)s in values; a literal % is written %%."""
+    return value.replace("%", "%%")
+
+
+def render(cfg: Config, progs: dict[str, str]) -> str:
+    env = {**cfg.app_env(), "PYTHONUNBUFFERED": "1", "COMANDA_STATE_DIR": str(cfg.state_dir)}
+    env_line = ",".join(f'{k}="{_esc(v)}"' for k, v in env.items())
+    out = [
+        "; Rendered by `python -m stack procs-up`; edits are overwritten.",
+        "[unix_http_server]",
+        f"file={sock_path(cfg)}",
+        "chmod=0700",
+        "",
+        "[supervisord]",
+        f"logfile={sup_log(cfg)}",
+        "logfile_maxbytes=10MB",
+        "logfile_backups=2",
+        f"pidfile={pidfile(cfg)}",
+        f"directory={cfg.repo}",
+        f"childlogdir={cfg.logs_dir}",
+        "nodaemon=false",
+        "minfds=4096",
+        f"environment={env_line}",
+        "",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        "",
+        "[supervisorctl]",
+        f"serverurl=unix://{sock_path(cfg)}",
+        "",
+    ]
+    for name, command in progs.items():
+        out += [
+            f"[program:{name}]",
+            f"command={_esc(command)}",
+            f"directory={cfg.repo}",
+            "autostart=true",
+            "autorestart=true",
+            "startsecs=2",
+            "startretries=1000",
+            "stopsignal=TERM",
+            "stopwaitsecs=30",
+            "stopasgroup=true",
+            "killasgroup=true",
+            "redirect_stderr=true",
+            f"stdout_logfile={prog_log(cfg, name)}",
+            "stdout_logfile_maxbytes=20MB",
+            "stdout_logfile_backups=2",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def supervisord_pid(cfg: Config) -> int | None:
+    return pid_if_alive(pidfile(cfg), "supervisord")
+
+
+def ctl(cfg: Config, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [str(cfg.venv / "bin" / "supervisorctl"), "-c", str(conf_path(cfg)), *args]
+    return subprocess.run(cmd, capture_output=capture, text=True, stdin=subprocess.DEVNULL)
+
+
+def _healthy(cfg: Config) -> bool:
+    url = f"http://127.0.0.1:{cfg.api_port}/healthz"
+    with urllib.request.urlopen(url, timeout=3) as resp:
+        return resp.status == 200
+
+
+def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
+    """Write the config and start supervisord, or make a running one pick up config changes."""
+    cfg.ensure_dirs()
+    conf_path(cfg).write_text(render(cfg, progs))
+    if supervisord_pid(cfg):
+        ctl(cfg, "update", capture=True)
+        ctl(cfg, "start", "all", capture=True)
+        log(f"supervisord: already running (pid {supervisord_pid(cfg)}), config reloaded")
+        return
+    sock_path(cfg).unlink(missing_ok=True)
+    exe = str(cfg.venv / "bin" / "supervisord")
+    # supervisord daemonizes itself (own session) and writes its pidfile.
+    subprocess.run([exe, "-c", str(conf_path(cfg))], check=True, stdin=subprocess.DEVNULL)
+    ready = wait_for(
+        lambda: supervisord_pid(cfg) is not None and ctl(cfg, "pid", capture=True).returncode == 0,
+        20,
+    )
+    if not ready:
+        print(tail(sup_log(cfg)), file=sys.stderr)
+        raise SystemExit(f"stack: supervisord did not start; see {sup_log(cfg)}")
+    log(f"supervisord: started (pid {supervisord_pid(cfg)}), config {conf_path(cfg)}")
+
+
+def up(cfg: Config) -> int:
+    start_supervisord(cfg, programs(cfg))
+    t0 = time.monotonic()
+    if not wait_for(lambda: _healthy(cfg), HEALTH_TIMEOUT, interval=0.5):
+        ctl(cfg, "status")
+        print(
+            f"\nstack: FAILED api did not answer GET /healthz with 200 in {HEALTH_TIMEOUT:.0f}s"
+            f"\nstack: log file: {prog_log(cfg, 'api')}\n--- last lines ---\n"
+            f"{tail(prog_log(cfg, 'api'), 20)}\n---\n"
+            "stack: app processes left running for inspection; `python -m stack procs-down`",
+            file=sys.stderr,
+        )
+        return 1
+    log(f"api: healthy at http://127.0.0.1:{cfg.api_port} ({time.monotonic() - t0:.1f}s)")
+    ctl(cfg, "status")
+    return 0
+
+
+def down(cfg: Config) -> int:
+    pid = supervisord_pid(cfg)
+    if not pid:
+        pidfile(cfg).unlink(missing_ok=True)
+        return 0
+    log(f"supervisord: stopping programs and supervisord (pid {pid})")
+    ctl(cfg, "stop", "all", capture=True)  # stops every program at once
+    ctl(cfg, "shutdown", capture=True)
+    if not wait_for(lambda: not alive(pid), 90):
+        terminate(pid, 30)
+    log("supervisord: stopped")
+    return 0
+
+
+def status(cfg: Config) -> int:
+    if not supervisord_pid(cfg):
+        print(f"supervisord not running (config {conf_path(cfg)})")
+        return 0
+    ctl(cfg, "status")
+    return 0
+
+
+def status_line(cfg: Config) -> Status:
+    return Status("supervisord", supervisord_pid(cfg), f"api:{cfg.api_port}", sup_log(cfg))
+
+
+class _Follower:
+    """Follows one log file from an offset, coping with rotation and truncation."""
+
+    def __init__(self, label: str, path: Path, offset: int) -> None:
+        self.prefix = f"{label:<{LABEL_WIDTH}}| "
+        self.path, self.offset, self.ino, self.partial = path, offset, None, b""
+
+    def lines(self) -> list[str]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return []
+        if self.ino is not None and (st.st_ino != self.ino or st.st_size < self.offset):
+            self.offset = 0  # rotated or truncated
+        self.ino = st.st_ino
+        if st.st_size <= self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = self.partial + f.read(1 << 20)
+            self.offset = f.tell()
+        *complete, self.partial = data.split(b"\n")
+        return [self.prefix + ln.decode("utf-8", "replace") for ln in complete]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def run_foreground(cfg: Config) -> int:
+    """procs-up, stream every program's log with a label until Ctrl-C/SIGTERM, then procs-down."""
+    sources = {name: prog_log(cfg, name) for name in programs(cfg)}
+    sources["supervisor"] = sup_log(cfg)
+    followers = [_Follower(label, path, _size(path)) for label, path in sources.items()]
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    rc = 0
+    try:
+        rc = up(cfg)
+        if rc == 0:
+            print(
+                "stack: streaming app logs; Ctrl-C stops the app processes "
+                "(PostgreSQL/Kafka/RabbitMQ stay up; `make down` stops everything)",
+                flush=True,
+            )
+        while rc == 0:
+            out = [ln for f in followers for ln in f.lines()]
+            if out:
+                sys.stdout.write("\n".join(out) + "\n")
+                sys.stdout.flush()
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nstack: stopping app processes ...", flush=True)
+        with contextlib.suppress(BrokenPipeError):
+            down(cfg)
+        print(
+            "stack: app processes stopped; services still running (`make down` stops them)",
+            flush=True,
+        )
+    return rc
