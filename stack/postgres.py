@@ -44,12 +44,17 @@ def root_dir(cfg: Config) -> Path:
     return cfg.data_dir / "postgres"
 
 
+def real_root(cfg: Config) -> Path:
+    """root_dir with the fallback symlink resolved: the postgres user cannot pass through it."""
+    return root_dir(cfg).resolve()
+
+
 def pgdata(cfg: Config) -> Path:
-    return root_dir(cfg) / "pgdata"
+    return real_root(cfg) / "pgdata"
 
 
 def sock_dir(cfg: Config) -> Path:
-    return root_dir(cfg) / "sock"
+    return real_root(cfg) / "sock"
 
 
 def log_path(cfg: Config) -> Path:
@@ -191,7 +196,8 @@ def start(cfg: Config, name: str = NAME) -> None:
     conf.write_text(_conf(cfg))
     _chown(conf)
     if not running_pid(cfg):
-        cmd = [_bin("pg_ctl"), "-D", str(pgdata(cfg)), "-l", str(log_path(cfg)), "-w", "-t", "60"]
+        logf = log_path(cfg).resolve()
+        cmd = [_bin("pg_ctl"), "-D", str(pgdata(cfg)), "-l", str(logf), "-w", "-t", "60"]
         try:
             run(_owner_cmd([*cmd, "start"]), timeout=90)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
