@@ -167,6 +167,8 @@ def up(cfg: Config) -> int:
         )
         return 1
     log(f"api: healthy at http://127.0.0.1:{cfg.api_port} ({time.monotonic() - t0:.1f}s)")
+    # Give the others their startsecs to leave STARTING so the table below means something.
+    wait_for(lambda: "STARTING" not in ctl(cfg, "status", capture=True).stdout, 10, 0.5)
     ctl(cfg, "status")
     return 0
 
@@ -239,6 +241,8 @@ def run_foreground(cfg: Config) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # Explicitly: a shell starting us in the background would have left SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rc = 0
     try:
         rc = up(cfg)
