@@ -54,7 +54,7 @@ def make_admin(**overrides) -> KafkaAdminClient:
 def ping(timeout_s: float = 3.0) -> None:
     """Raise unless a broker answers a metadata request."""
     admin = make_admin(
-        request_timeout_ms=int(timeout_s * 1000), api_version_auto_timeout_ms=int(timeout_s * 1000)
+        request_timeout_ms=int(timeout_s * 1000), bootstrap_timeout_ms=int(timeout_s * 1000)
     )
     try:
         admin.list_topics()

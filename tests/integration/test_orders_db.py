@@ -1,0 +1,156 @@
+"""Use cases against the real PostgreSQL (database comanda_test, no workers attached):
+concurrency of stock claims and idempotency keys, gateway idempotency, and the rule that
+every change writes its timeline row and its event in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db import read_only, unit_of_work
+from app.errors import Conflict
+from app.lifecycle import Status
+from app.models import GatewayCharge, MenuItem, Order, OutboxEvent, Restaurant, TimelineEntry, User
+from app.orders import commands, pipeline
+from workers.gateway import GatewayTransientError, SimulatedGateway
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def shop(on_test_db):
+    with unit_of_work() as s:
+        restaurant = Restaurant(
+            name=f"r-{uuid.uuid4().hex[:6]}", cuisine="", is_open=True, acceptance_seconds=300
+        )
+        s.add(restaurant)
+        s.flush()
+        item = MenuItem(
+            restaurant_id=restaurant.id, name="x", price_cents=1000, stock=5, available=True
+        )
+        customers = [
+            User(email=f"{uuid.uuid4().hex}@t.io", password_hash="x", name="c", role="customer")
+            for _ in range(12)
+        ]
+        s.add_all([item, *customers])
+        s.flush()
+        return {
+            "restaurant": restaurant.id,
+            "item": item.id,
+            "customers": [c.id for c in customers],
+        }
+
+
+def body(shop, quantity=1, token="tok_ok"):
+    return {
+        "restaurant_id": shop["restaurant"],
+        "delivery_address": "a",
+        "items": [{"menu_item_id": shop["item"], "quantity": quantity, "notes": None}],
+        "payment": {"method": "card", "token": token},
+    }
+
+
+def place(customer_id, payload, key=None):
+    with unit_of_work() as s:
+        order, created = commands.place_order(s, customer_id, payload, key)
+        return order.id, created
+
+
+def drive(order_id, gateway):
+    step = pipeline.Step.VALIDATE
+    run = {
+        pipeline.Step.VALIDATE: lambda: pipeline.validate(order_id),
+        pipeline.Step.RESERVE: lambda: pipeline.reserve_stock(order_id),
+        pipeline.Step.AUTHORIZE: lambda: pipeline.authorize_payment(order_id, gateway),
+        pipeline.Step.VOID: lambda: pipeline.void_payment(order_id, gateway),
+    }
+    while step is not None:
+        try:
+            step = run[step]()
+        except GatewayTransientError:
+            continue
+
+
+def test_twelve_concurrent_orders_for_five_units_never_oversell(shop):
+    gateway = SimulatedGateway()
+    ids = [place(c, body(shop))[0] for c in shop["customers"]]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda i: drive(i, gateway), ids))
+    with read_only() as s:
+        statuses = [s.get(Order, i) for i in ids]
+        assert sum(o.status == Status.AWAITING_ACCEPTANCE for o in statuses) == 5
+        assert sum(o.reason == "out_of_stock" for o in statuses) == 7
+        assert s.get(MenuItem, shop["item"]).stock == 0
+
+
+def test_same_idempotency_key_raced_gives_one_order(shop):
+    key, customer = uuid.uuid4().hex, shop["customers"][0]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: place(customer, body(shop), key), range(8)))
+    assert len({order_id for order_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    with pytest.raises(Conflict):
+        place(customer, body(shop, quantity=2), key)
+
+
+def test_repeated_steps_do_nothing_twice(shop):
+    gateway = SimulatedGateway()
+    order_id, _ = place(shop["customers"][0], body(shop, token="tok_flaky"))
+    drive(order_id, gateway)
+    for _ in range(3):  # a redelivered task, a re-driven order
+        pipeline.validate(order_id)
+        pipeline.reserve_stock(order_id)
+        pipeline.authorize_payment(order_id, gateway)
+    with read_only() as s:
+        charge = s.get(GatewayCharge, f"order-{order_id}-payment")
+        assert (charge.attempts, charge.authorizations) == (3, 1)
+        assert s.get(MenuItem, shop["item"]).stock == 4
+        events = s.scalars(
+            select(OutboxEvent.payload["type"].astext).where(
+                OutboxEvent.payload["order_id"].as_integer() == order_id
+            )
+        ).all()
+    assert events == ["order.placed", "payment.authorized", "order.awaiting_acceptance"]
+
+
+def test_every_status_change_has_its_timeline_row_and_event(shop):
+    gateway = SimulatedGateway()
+    order_id, _ = place(shop["customers"][1], body(shop))
+    drive(order_id, gateway)
+    with unit_of_work() as s:
+        commands.accept_order(s, shop["restaurant"], order_id)
+    for step in (Status.PREPARING, Status.READY, Status.DISPATCHED, Status.DELIVERED):
+        with unit_of_work() as s:
+            commands.advance_order(s, shop["restaurant"], order_id, step)
+    pipeline.capture_payment(order_id, gateway)
+    with read_only() as s:
+        order = s.get(Order, order_id)
+        status, paid = order.status, order.payment.status
+        moves = [t.event for t in order.timeline]
+        kinds = s.scalars(
+            select(OutboxEvent.payload["type"].astext)
+            .where(OutboxEvent.payload["order_id"].as_integer() == order_id)
+            .order_by(OutboxEvent.id)
+        ).all()
+        rows = s.scalar(
+            select(func.count())
+            .select_from(TimelineEntry)
+            .where(TimelineEntry.order_id == order_id)
+        )
+    assert status == Status.DELIVERED and paid == "CAPTURED"
+    assert moves[-6:-1] == ["accepted", "preparing", "ready", "dispatched", "delivered"]
+    assert kinds.count("order.status_changed") == 4 and kinds.count("order.accepted") == 1
+    assert kinds.count("payment.captured") == 1 and rows == len(moves)
+
+
+def test_tenant_scoping_is_in_the_query(shop):
+    order_id, _ = place(shop["customers"][2], body(shop))
+    from app.errors import NotFound
+
+    with pytest.raises(NotFound), unit_of_work() as s:
+        commands.accept_order(s, shop["restaurant"] + 100000, order_id)
+    with pytest.raises(NotFound), unit_of_work() as s:
+        commands.cancel_order(s, shop["customers"][3], order_id, None)
