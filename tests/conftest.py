@@ -1,0 +1,117 @@
+"""Shared fixtures for every test folder.
+
+The running stack is described by environment variables (``make test`` sets them):
+``COMANDA_URL``, ``DATABASE_URL``, ``KAFKA_BOOTSTRAP_SERVERS``, ``CELERY_BROKER_URL``.
+A fixture that needs one of them fails loudly when it is missing: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+STACK_HINT = (
+    "is not set: the tests run against the live stack. Run them with `make test` "
+    '(or `eval "$(python -m stack env)"` first).'
+)
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        pytest.fail(f"{name} {STACK_HINT}", pytrace=False)
+    return value
+
+
+# --------------------------------------------------------------------------- stack endpoints
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str:
+    """The API root, e.g. ``http://127.0.0.1:8000`` (no trailing slash)."""
+    return _env("COMANDA_URL").rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _env("DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap_servers() -> str:
+    return _env("KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.fixture(scope="session")
+def celery_broker_url() -> str:
+    return _env("CELERY_BROKER_URL")
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str):
+    """A SQLAlchemy engine on the stack's database. Tests only ever read through it."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    yield engine
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def unique(prefix: str = "t") -> str:
+    """A short id no other test (or earlier run) will ever produce."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{unique(prefix)}@e2e.comanda.test"
+
+
+_MISSING = object()
+
+
+def wait_until(
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,
+    interval: float = 0.2,
+    message: str = "condition",
+) -> Any:
+    """Call ``predicate`` until it returns something truthy and return that value.
+
+    On timeout raise AssertionError naming the last value seen (or the last exception the
+    predicate raised), so a failure says what the system looked like, not just "timed out".
+    """
+    deadline = time.monotonic() + timeout
+    last: Any = _MISSING
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            last = predicate()
+            last_exc = None
+            if last:
+                return last
+        except AssertionError as exc:  # a predicate may assert; keep polling
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            seen = f"last exception: {last_exc!r}" if last_exc else f"last value: {last!r}"
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}; {seen}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def uid() -> Callable[[str], str]:
+    """``uid("rest")`` -> a fresh unique string for this test."""
+    return unique
+
+
+@pytest.fixture(scope="session")
+def wait() -> Callable[..., Any]:
+    """The ``wait_until`` helper, for test folders that cannot import this module."""
+    return wait_until
