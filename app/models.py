@@ -244,3 +244,11 @@ class ProjectedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Counter(Base):
+    """Monotonic counters shared by every process (sweeps, give-ups), read by /metrics."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -5,7 +5,9 @@ the same key never charges twice, and an outcome can be looked up by key. The le
 lives in its own table and its own transactions, as an external system would.
 
 Test tokens: ``tok_ok`` authorizes, ``tok_decline`` is declined, ``tok_flaky`` fails
-transiently on its first two attempts and then authorizes; anything else is ``tok_ok``.
+transiently on its first two attempts and then authorizes; ``tok_timeout`` authorizes on
+the first attempt but its reply is lost (the caller must look the outcome up by key);
+anything else is ``tok_ok``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ FLAKY_FAILURES = 2
 
 class GatewayTransientError(Exception):
     """The gateway could not answer now; the same call may succeed later."""
+
+
+class GatewayTimeout(GatewayTransientError):
+    """The call may or may not have taken effect: look it up by idempotency key."""
 
 
 class GatewayRefused(Exception):
@@ -70,7 +76,11 @@ class SimulatedGateway:
                     charge.authorizations += 1
             charge.updated_at = utcnow()
         if failing:
-            raise GatewayTransientError(f"gateway timeout for {key} (attempt {charge.attempts})")
+            raise GatewayTransientError(
+                f"gateway unavailable for {key} (attempt {charge.attempts})"
+            )
+        if token == "tok_timeout" and charge.attempts == 1:
+            raise GatewayTimeout(f"no reply from the gateway for {key}: outcome unknown")
         return Outcome(charge.status, "pending")
 
     def capture(self, key: str) -> Outcome:

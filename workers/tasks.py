@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import Task
 from celery.signals import worker_process_init
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
+from app.counters import bump
 from app.db import dispose_all, unit_of_work
 from app.models import OutboxEvent, utcnow
 from app.orders import commands, pipeline
@@ -22,6 +24,24 @@ from workers.celery_app import app
 from workers.gateway import GatewayTransientError, SimulatedGateway
 
 log = logging.getLogger("comanda.tasks")
+
+
+class PipelineTask(Task):
+    """A step task: when it fails for good (retries exhausted, or an error no retry can
+    fix), the order is stopped with a reason instead of being left hanging."""
+
+    step: Step | None = None
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG002
+        order_id = args[0] if args else kwargs.get("order_id")
+        if self.step is None or order_id is None:
+            return
+        log.error("%s gave up on order %s: %r", self.name, order_id, exc)
+        if pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}"):
+            with unit_of_work() as session:
+                bump(session, f"pipeline_gave_up_{self.step}")
+
+
 RETRY = dict(
     autoretry_for=(GatewayTransientError, OperationalError),
     retry_backoff=1,
@@ -42,27 +62,27 @@ def follow(step: Step | None, order_id: int) -> None:
         STEP_TASKS[step].delay(order_id)
 
 
-@app.task(**RETRY)
+@app.task(base=PipelineTask, step=Step.VALIDATE, **RETRY)
 def validate_order(order_id: int) -> None:
     follow(pipeline.validate(order_id), order_id)
 
 
-@app.task(**RETRY)
+@app.task(base=PipelineTask, step=Step.RESERVE, **RETRY)
 def reserve_stock(order_id: int) -> None:
     follow(pipeline.reserve_stock(order_id), order_id)
 
 
-@app.task(**RETRY)
+@app.task(base=PipelineTask, step=Step.AUTHORIZE, **RETRY)
 def authorize_payment(order_id: int) -> None:
     follow(pipeline.authorize_payment(order_id, gateway), order_id)
 
 
-@app.task(**RETRY)
+@app.task(base=PipelineTask, step=Step.CAPTURE, **RETRY)
 def capture_payment(order_id: int) -> None:
     follow(pipeline.capture_payment(order_id, gateway), order_id)
 
 
-@app.task(**RETRY)
+@app.task(base=PipelineTask, step=Step.VOID, **RETRY)
 def void_payment(order_id: int) -> None:
     follow(pipeline.void_payment(order_id, gateway), order_id)
 
@@ -82,6 +102,7 @@ def expire_unaccepted_orders() -> int:
     order.cancelled event like any other cancel."""
     with unit_of_work() as session:
         expired = commands.expire_unaccepted(session)
+        bump(session, "sweep_acceptance_timeouts", len(expired))
     if expired:
         log.info("acceptance timeout cancelled orders %s", expired)
     return len(expired)
@@ -93,6 +114,7 @@ def redrive_stuck_orders() -> int:
     the publish of the next task, a lost message)."""
     with unit_of_work() as session:
         due = pipeline.stuck_orders(session)
+        bump(session, "sweep_redriven", len(due))
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)
         follow(step, order_id)

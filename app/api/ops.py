@@ -10,8 +10,9 @@ from kombu import Connection
 from sqlalchemy import func, select
 
 from app import db
+from app.counters import all_counters
 from app.db import read_only
-from app.models import Order, OutboxEvent, RestaurantEvent
+from app.models import Order, OutboxEvent, RestaurantEvent, utcnow
 from app.settings import get_settings
 from events.kafka import ping as kafka_ping
 
@@ -65,6 +66,10 @@ def metrics():
             pending_feed = session.scalar(
                 select(func.count()).where(RestaurantEvent.acked_at.is_(None))
             )
+            overdue = session.scalar(
+                select(func.count()).where(Order.status == "PLACED", Order.deadline_at < utcnow())
+            )
+            counters = all_counters(session)
         lines += ["# HELP comanda_orders Orders by status.", "# TYPE comanda_orders gauge"]
         lines += [f'comanda_orders{{status="{s}"}} {n}' for s, n in by_status]
         lines += [
@@ -74,7 +79,12 @@ def metrics():
             "# HELP comanda_feed_unacked Restaurant feed events not yet acknowledged.",
             "# TYPE comanda_feed_unacked gauge",
             f"comanda_feed_unacked {pending_feed}",
+            "# HELP comanda_orders_past_pipeline_deadline PLACED orders past their deadline.",
+            "# TYPE comanda_orders_past_pipeline_deadline gauge",
+            f"comanda_orders_past_pipeline_deadline {overdue}",
         ]
+        for name, value in sorted(counters.items()):
+            lines += [f"# TYPE comanda_{name}_total counter", f"comanda_{name}_total {value}"]
         up = 1
     except Exception:  # noqa: BLE001 - metrics must answer even when the database is down
         up = 0

@@ -21,7 +21,7 @@ from app.orders.changes import lock_order, move, note
 from app.orders.commands import stop_order
 from app.settings import get_settings
 from events.envelope import EventType
-from workers.gateway import SimulatedGateway
+from workers.gateway import GatewayTimeout, SimulatedGateway
 
 
 class Step(StrEnum):
@@ -115,7 +115,13 @@ def authorize_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
         if order.status != Status.PLACED or order.stage != "stock_reserved":
             return next_step(order)
         key, token, amount = order.payment.idempotency_key, order.payment_token, order.total_cents
-    outcome = gateway.authorize(key, token, amount)  # may raise GatewayTransientError
+    try:
+        outcome = gateway.authorize(key, token, amount)  # may raise GatewayTransientError
+    except GatewayTimeout:
+        # Unknown outcome: ask the gateway what happened under our key; never charge again.
+        outcome = gateway.lookup(key)
+        if outcome.status in ("none", "pending"):
+            raise
     with unit_of_work() as session:
         order = lock_order(session, order_id)
         return _record_authorization(session, order, outcome.status)
@@ -215,3 +221,17 @@ def stuck_orders(session: Session, limit: int = 200) -> list[tuple[int, Step]]:
             if order.status == Status.PLACED:
                 _push_deadline(order)
     return due
+
+
+def give_up(order_id: int, step: Step, error: str) -> bool:
+    """A step failed for good: end the order with a reason rather than leave it hanging.
+    Returns True when the order was stopped."""
+    with unit_of_work() as session:
+        order = lock_order(session, order_id)
+        if order.status != Status.PLACED or next_step(order) != step:
+            return False
+        reason = Reason.PAYMENT_DECLINED if step == Step.AUTHORIZE else Reason.INVALID_ORDER
+        stop_order(
+            session, order, Status.REJECTED, reason, f"{step} failed permanently: {error}"[:300]
+        )
+        return True

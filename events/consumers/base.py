@@ -26,9 +26,10 @@ log = logging.getLogger("comanda.consumer")
 MAX_ATTEMPTS = 8
 
 
-def dead_letter(producer, message, error: str) -> None:
+def dead_letter(producer, message, error: str, group_id: str) -> None:
     headers = [
         ("error", error[:1000].encode()),
+        ("consumer_group", group_id.encode()),
         ("origin_topic", message.topic.encode()),
         ("origin_partition", str(message.partition).encode()),
         ("origin_offset", str(message.offset).encode()),
@@ -52,7 +53,7 @@ class ConsumerLoop:
             self.handler(Envelope.from_bytes(message.value))
         except PoisonMessage as exc:
             log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
-            dead_letter(self.producer, message, f"PoisonMessage: {exc}")
+            dead_letter(self.producer, message, f"PoisonMessage: {exc}", self.group_id)
         except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
             self.attempts[spot] = self.attempts.get(spot, 0) + 1
             if self.attempts[spot] < MAX_ATTEMPTS:
@@ -65,7 +66,7 @@ class ConsumerLoop:
                 )
                 return False
             log.error("giving up on %s/%s: %s", message.partition, message.offset, exc)
-            dead_letter(self.producer, message, f"{type(exc).__name__}: {exc}")
+            dead_letter(self.producer, message, f"{type(exc).__name__}: {exc}", self.group_id)
         self.attempts.pop(spot, None)
         return True
 

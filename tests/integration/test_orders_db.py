@@ -154,3 +154,34 @@ def test_tenant_scoping_is_in_the_query(shop):
         commands.accept_order(s, shop["restaurant"] + 100000, order_id)
     with pytest.raises(NotFound), unit_of_work() as s:
         commands.cancel_order(s, shop["customers"][3], order_id, None)
+
+
+def test_a_lost_gateway_reply_is_resolved_by_lookup_never_a_second_charge(shop):
+    gateway = SimulatedGateway()
+    order_id, _ = place(shop["customers"][4], body(shop, token="tok_timeout"))
+    drive(order_id, gateway)
+    with read_only() as s:
+        assert s.get(Order, order_id).status == Status.AWAITING_ACCEPTANCE
+        charge = s.get(GatewayCharge, f"order-{order_id}-payment")
+        assert (charge.status, charge.attempts, charge.authorizations) == ("authorized", 1, 1)
+
+
+def test_a_step_that_fails_for_good_ends_the_order_with_a_reason(shop):
+    gateway = SimulatedGateway()
+    order_id, _ = place(shop["customers"][5], body(shop, quantity=2, token="tok_flaky"))
+    pipeline.validate(order_id)
+    pipeline.reserve_stock(order_id)
+    with pytest.raises(GatewayTransientError):
+        pipeline.authorize_payment(order_id, gateway)
+    assert pipeline.give_up(order_id, pipeline.Step.AUTHORIZE, "retries exhausted")
+    assert not pipeline.give_up(order_id, pipeline.Step.AUTHORIZE, "again")  # idempotent
+    assert pipeline.void_payment(order_id, gateway) is None
+    with read_only() as s:
+        order = s.get(Order, order_id)
+        assert (order.status, order.reason, order.payment.status) == (
+            Status.REJECTED,
+            "payment_declined",
+            "VOIDED",
+        )
+        assert s.get(MenuItem, shop["item"]).stock == 5
+        assert s.get(GatewayCharge, f"order-{order_id}-payment").status == "voided"
