@@ -252,3 +252,17 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LoginFailure(Base):
+    """Failed logins, counted per account and per client address to throttle guessing."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    __table_args__ = (
+        Index("login_failures_account_at", "account", "at"),
+        Index("login_failures_client_at", "client", "at"),
+    )

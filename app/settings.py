@@ -52,6 +52,9 @@ class Settings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 14 * 24 * 3600
     bcrypt_rounds: int = 12
+    login_window_seconds: int = 900
+    login_failures_per_account: int = 10
+    login_failures_per_client: int = 100
     acceptance_seconds: int = 300
     sweep_interval_seconds: float = 2.0
     pipeline_stuck_seconds: int = 30
@@ -82,6 +85,13 @@ class Settings:
             access_token_seconds=_int("COMANDA_ACCESS_TOKEN_SECONDS", d.access_token_seconds),
             refresh_token_seconds=_int("COMANDA_REFRESH_TOKEN_SECONDS", d.refresh_token_seconds),
             bcrypt_rounds=_int("COMANDA_BCRYPT_ROUNDS", d.bcrypt_rounds),
+            login_window_seconds=_int("COMANDA_LOGIN_WINDOW_SECONDS", d.login_window_seconds),
+            login_failures_per_account=_int(
+                "COMANDA_LOGIN_FAILURES_PER_ACCOUNT", d.login_failures_per_account
+            ),
+            login_failures_per_client=_int(
+                "COMANDA_LOGIN_FAILURES_PER_CLIENT", d.login_failures_per_client
+            ),
             acceptance_seconds=_int("COMANDA_ACCEPTANCE_SECONDS", d.acceptance_seconds),
             sweep_interval_seconds=float(_int("COMANDA_SWEEP_INTERVAL_MS", 2000)) / 1000,
             pipeline_stuck_seconds=_int("COMANDA_PIPELINE_STUCK_SECONDS", d.pipeline_stuck_seconds),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.errors import Unauthorized
 from app.models import AuthSession, RefreshToken, User, utcnow
 from app.settings import get_settings
+from roles import throttle
 from roles.passwords import verify_password
 from roles.tokens import issue_access
 
@@ -48,10 +49,17 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == email.strip().lower())).first()
 
 
-def login(session: Session, email: str, password: str) -> dict:
-    user = find_user(session, email)
+def login(session: Session, email: str, password: str, client: str) -> dict:
+    """Check the throttle, then the password: the same bcrypt work whether or not the
+    account exists, so timing does not tell which e-mails are registered."""
+    account = email.strip().lower()
+    throttle.check(session, account, client)
+    user = find_user(session, account)
     if not verify_password(password, user.password_hash if user else None) or user is None:
+        throttle.failed(session, account, client)
+        session.commit()  # the failure must count even though a 401 follows
         raise Unauthorized("invalid e-mail or password")
+    throttle.succeeded(session, account)
     auth = AuthSession(
         id=uuid.uuid4(),
         user_id=user.id,

@@ -41,6 +41,10 @@ def make_celery() -> Celery:
                 "task": "workers.tasks.redrive_stuck_orders",
                 "schedule": max(s.sweep_interval_seconds, 5.0),
             },
+            "purge-login-failures": {
+                "task": "workers.tasks.purge_login_failures",
+                "schedule": 600.0,
+            },
             "purge-published-outbox": {
                 "task": "workers.tasks.purge_published_outbox",
                 "schedule": 3600.0,

@@ -132,6 +132,14 @@ def purge_published_outbox(keep_hours: int = 24) -> int:
         return result.rowcount
 
 
+@app.task(**RETRY)
+def purge_login_failures() -> int:
+    from roles import throttle
+
+    with unit_of_work() as session:
+        return throttle.purge(session)
+
+
 @app.task(ignore_result=False)
 def ping(value: str) -> str:
     """Round-trip check used by the wiring tests."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy.exc import IntegrityError
 
@@ -66,6 +67,10 @@ def create_user(
         raise Conflict("e-mail is already registered") from exc
 
 
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
 @ns.route("/register")
 class Register(Resource):
     @ns.expect(body(ns, RegisterIn))
@@ -86,7 +91,7 @@ class Login(Resource):
         """Exchange e-mail and password for an access and a refresh token."""
         data = parse(LoginIn)
         with unit_of_work() as session:
-            return sessions.login(session, data.email, data.password)
+            return sessions.login(session, data.email, data.password, client_address())
 
 
 @ns.route("/refresh")
