@@ -24,6 +24,8 @@ def programs(cfg: Config) -> dict[str, str]:
         "api": (
             f"{bin_}/gunicorn --bind 127.0.0.1:{cfg.api_port} --workers 2 --threads 4"
             " --worker-class gthread --graceful-timeout 20 --access-logfile -"
+            # gunicorn 25+ otherwise puts one control socket in $HOME for every instance.
+            f" --control-socket {cfg.state_dir}/gunicorn.ctl"
             ' "app:create_app()"'
         ),
         "relay": f"{bin_}/python -m events.relay",
@@ -130,10 +132,20 @@ def _healthy(cfg: Config) -> bool:
         return resp.status == 200
 
 
+def _head(conf: str) -> str:
+    """The config before the first [program:x]: `supervisorctl update` does not apply it."""
+    return conf.split("[program:", 1)[0]
+
+
 def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
     """Write the config and start supervisord, or make a running one pick up config changes."""
     cfg.ensure_dirs()
-    conf_path(cfg).write_text(render(cfg, progs))
+    new = render(cfg, progs)
+    old = conf_path(cfg).read_text() if conf_path(cfg).exists() else ""
+    if supervisord_pid(cfg) and _head(old) != _head(new):
+        log("supervisord: its own settings (environment, paths) changed; restarting it")
+        down(cfg)
+    conf_path(cfg).write_text(new)
     if supervisord_pid(cfg):
         ctl(cfg, "update", capture=True)
         ctl(cfg, "start", "all", capture=True)
