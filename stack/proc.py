@@ -69,6 +69,9 @@ def spawn(
     """Start cmd in its own session, detached from our terminal, output appended to logfile."""
     logfile.parent.mkdir(parents=True, exist_ok=True)
     with open(logfile, "ab") as out:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        out.write(f"==== stack: {stamp} starting {' '.join(cmd)[:200]}\n".encode())
+        out.flush()
         return subprocess.Popen(
             list(cmd),
             stdin=subprocess.DEVNULL,

@@ -176,7 +176,7 @@ def start(cfg: Config, name: str = NAME) -> None:
             READY_TIMEOUT,
             still_alive=lambda: alive(launcher.pid),
         ):
-            raise ServiceError(NAME, "node did not start", log_path(cfg))
+            raise ServiceError(NAME, "node did not start", console_log(cfg))
     try:
         _ctl(cfg, "await_startup", "--timeout", str(int(READY_TIMEOUT)), timeout=READY_TIMEOUT + 30)
         _ensure_user(cfg)
