@@ -22,8 +22,8 @@ def programs(cfg: Config) -> dict[str, str]:
     bin_ = cfg.venv / "bin"
     return {
         "api": (
-            f"{bin_}/gunicorn --bind 127.0.0.1:{cfg.api_port} --workers 2 --threads 4"
-            " --worker-class gthread --graceful-timeout 20 --access-logfile -"
+            # Workers, threads, timeouts and the dropped Server banner: app/gunicorn_conf.py.
+            f"{bin_}/gunicorn -c app/gunicorn_conf.py --bind 127.0.0.1:{cfg.api_port}"
             # gunicorn 25+ otherwise puts one control socket in $HOME for every instance.
             f" --control-socket {cfg.state_dir}/gunicorn.ctl"
             ' "app:create_app()"'

@@ -1,0 +1,30 @@
+"""gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app:create_app()"``).
+
+Worker count and threads come from the environment; the stack passes ``--bind``. gunicorn always
+writes a ``Server: gunicorn`` line; a JSON API has no reason to name its server, so
+that one line is dropped.
+"""
+
+import os
+
+from gunicorn.http import wsgi
+
+bind = f"127.0.0.1:{os.environ.get('COMANDA_API_PORT', '8000')}"
+workers = int(os.environ.get("COMANDA_API_WORKERS", "2"))
+threads = int(os.environ.get("COMANDA_API_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"
+limit_request_line = 8190
+limit_request_fields = 100
+
+_default_headers = wsgi.Response.default_headers
+
+
+def _without_server(self):
+    return [line for line in _default_headers(self) if not line.startswith("Server:")]
+
+
+wsgi.Response.default_headers = _without_server
