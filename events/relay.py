@@ -95,7 +95,7 @@ def run() -> None:
     while not exit_flag.requested:
         try:
             if producer is None:
-                producer = make_producer(client_id="comanda-relay")
+                producer = make_producer(client_id="comanda-relay", max_block_ms=10000)
             published = relay_batch(producer)
             if published:
                 log.info("published %d events", published)

@@ -1,9 +1,12 @@
 """The consumer loop every group shares.
 
 At-least-once: a partition's offset is committed only after the handler finished the
-messages before it. A message that can never be handled (PoisonMessage, or any error
-on its last attempt) goes to the dead-letter topic with its origin in headers; any other
-error rewinds the partition to that message and retries it after a backoff.
+messages before it. Whatever goes wrong, the partition is rewound to the message and it
+is tried again after a backoff, with one exception: a message that can never be handled
+goes to the dead-letter topic with its error and origin in headers, and the partition
+carries on. "Never" means a PoisonMessage, or any other error still there after
+MAX_ATTEMPTS tries. An unreachable dependency (PostgreSQL, RabbitMQ, Kafka) is not the
+message's fault: it is retried for as long as the outage lasts and never dead-lettered.
 """
 
 from __future__ import annotations
@@ -12,8 +15,13 @@ import logging
 import time
 from collections.abc import Callable
 
+import psycopg
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError as DatabaseUnavailable
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.logs import setup_logging
 from app.settings import get_settings
@@ -24,6 +32,22 @@ from events.shutdown import GracefulExit
 Handler = Callable[[Envelope], None]
 log = logging.getLogger("comanda.consumer")
 MAX_ATTEMPTS = 8
+OUTAGES = (
+    DatabaseUnavailable,
+    PoolTimeout,
+    psycopg.OperationalError,
+    BrokerUnavailable,
+    KafkaError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when the error says a dependency is unreachable, not that the message is bad."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OUTAGES)
 
 
 def dead_letter(producer, message, error: str, group_id: str) -> None:
@@ -47,27 +71,48 @@ class ConsumerLoop:
         self.attempts: dict[tuple[int, int], int] = {}
 
     def handle(self, message) -> bool:
-        """True when the message is done with (handled or dead-lettered)."""
+        """True when the message is done with (handled or dead-lettered); never raises."""
         spot = (message.partition, message.offset)
         try:
             self.handler(Envelope.from_bytes(message.value))
         except PoisonMessage as exc:
             log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
-            dead_letter(self.producer, message, f"PoisonMessage: {exc}", self.group_id)
-        except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
-            self.attempts[spot] = self.attempts.get(spot, 0) + 1
-            if self.attempts[spot] < MAX_ATTEMPTS:
+            return self._dead_letter(message, f"PoisonMessage: {exc}")
+        except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
+            return self._failed(message, spot, exc)
+        self.attempts.pop(spot, None)
+        return True
+
+    def _failed(self, message, spot: tuple[int, int], exc: Exception) -> bool:
+        self.attempts[spot] = self.attempts.get(spot, 0) + 1
+        tries = self.attempts[spot]
+        if is_outage(exc):
+            if tries == 1 or tries % 20 == 0:
                 log.warning(
-                    "handler failed at %s/%s (attempt %d): %s",
-                    message.partition,
-                    message.offset,
-                    self.attempts[spot],
+                    "%s waiting for a dependency (try %d at %s/%s): %s: %s",
+                    self.group_id,
+                    tries,
+                    *spot,
+                    type(exc).__name__,
                     exc,
                 )
-                return False
-            log.error("giving up on %s/%s: %s", message.partition, message.offset, exc)
-            dead_letter(self.producer, message, f"{type(exc).__name__}: {exc}", self.group_id)
-        self.attempts.pop(spot, None)
+            self.attempts[spot] = min(tries, MAX_ATTEMPTS * 10)  # keeps the backoff capped
+            return False
+        if tries < MAX_ATTEMPTS:
+            log.warning("handler failed at %s/%s (attempt %d): %r", *spot, tries, exc)
+            return False
+        log.error("giving up on %s/%s after %d attempts: %r", *spot, tries, exc)
+        return self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+
+    def _dead_letter(self, message, error: str) -> bool:
+        try:
+            dead_letter(self.producer, message, error, self.group_id)
+        except Exception as exc:  # noqa: BLE001 - Kafka itself is down: try again later
+            log.warning(
+                "could not dead-letter %s/%s yet: %r", message.partition, message.offset, exc
+            )
+            return False
+        self.attempts.pop((message.partition, message.offset), None)
         return True
 
     def poll_once(self, timeout_ms: int = 500) -> int:
@@ -91,7 +136,8 @@ class ConsumerLoop:
             except CommitFailedError as exc:
                 log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
         if failed:
-            time.sleep(min(2 ** max(self.attempts.values(), default=1) * 0.1, 5))
+            worst = max(self.attempts.values(), default=1)
+            time.sleep(min(0.1 * 2 ** min(worst, 6), 5))
         return sum(len(m) for m in batches.values())
 
     def run(self, stop: GracefulExit) -> None:

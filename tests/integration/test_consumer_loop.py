@@ -1,0 +1,79 @@
+"""The shared consumer loop against the real broker, on private topics: poison goes to the
+dead-letter topic with its origin, an outage is waited out (never dead-lettered), a bug
+that persists is dead-lettered after MAX_ATTEMPTS, order is kept and offsets committed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kafka import TopicPartition
+from kafka.admin import NewTopic
+from sqlalchemy.exc import OperationalError
+
+from app.settings import get_settings, use_settings
+from events.consumers import base
+from events.envelope import Envelope, EventType
+from events.kafka import make_admin, make_consumer, make_producer
+
+pytestmark = pytest.mark.integration
+
+
+def envelope(order_id: int) -> Envelope:
+    return Envelope(type=EventType.ORDER_PLACED, order_id=order_id, restaurant_id=1,
+                    customer_id=1, data={})
+
+
+@pytest.fixture
+def topics(monkeypatch):
+    name = f"loop-{uuid.uuid4().hex[:8]}"
+    admin = make_admin()
+    admin.create_topics([NewTopic(name, 1, 1), NewTopic(f"{name}.dlq", 1, 1)])
+    admin.close()
+    before = get_settings()
+    use_settings(before.with_(dlq_topic=f"{name}.dlq"))
+    monkeypatch.setattr(base.time, "sleep", lambda _: None)  # no backoff waits in the test
+    yield name
+    use_settings(before)
+
+
+def test_poison_outage_and_bug_are_each_handled_their_own_way(topics):
+    a, b, c, d = envelope(1), envelope(2), envelope(3), envelope(4)
+    producer = make_producer()
+    for value in (a.to_bytes(), b"not json at all", b.to_bytes(), c.to_bytes(), d.to_bytes()):
+        producer.send(topics, key=b"1", value=value).get(timeout=30)
+    producer.close()
+
+    handled, outage_left = [], 3
+
+    def handler(event: Envelope) -> None:
+        nonlocal outage_left
+        if event.order_id == 3 and outage_left:
+            outage_left -= 1
+            raise OperationalError("select 1", {}, ConnectionRefusedError("db down"))
+        if event.order_id == 4:
+            raise ValueError("a bug in the handler")
+        handled.append(event.order_id)
+
+    group = f"g-{topics}"
+    loop = base.ConsumerLoop(group, handler, consumer=make_consumer(group, topics))
+    for _ in range(200):
+        loop.poll_once(timeout_ms=300)
+        if handled == [1, 2, 3] and not loop.attempts:
+            break
+    loop.consumer.close()
+    loop.producer.close()
+    assert handled == [1, 2, 3]
+
+    reader = make_consumer(None, f"{topics}.dlq", consumer_timeout_ms=5000)
+    letters = [{k: v.decode() for k, v in m.headers} | {"value": m.value} for m in reader]
+    reader.close()
+    assert [(x["origin_offset"], x["error"].split(":")[0]) for x in letters] == [
+        ("1", "PoisonMessage"), ("4", "ValueError")]
+    assert all(x["origin_topic"] == topics and x["consumer_group"] == group for x in letters)
+    assert letters[1]["value"] == d.to_bytes()
+
+    check = make_consumer(group, topics)
+    tp = TopicPartition(topics, 0)
+    assert check.committed(tp) == 5  # everything done, nothing left behind
+    check.close()
