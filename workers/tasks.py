@@ -8,6 +8,7 @@ after a worker crash never does a step twice.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import Task
@@ -141,6 +142,7 @@ def purge_login_failures() -> int:
 
 
 @app.task(ignore_result=False)
-def ping(value: str) -> str:
-    """Round-trip check used by the wiring tests."""
+def ping(value: str, seconds: float = 0) -> str:
+    """Round-trip check used by the wiring tests; ``seconds`` (at most 10) makes it slow."""
+    time.sleep(min(max(seconds, 0), 10))
     return f"pong:{value}"
