@@ -202,11 +202,9 @@ def stuck_orders(session: Session, limit: int = 200) -> list[tuple[int, Step]]:
         .where(
             or_(
                 (Order.status == Status.PLACED) & (Order.deadline_at < now),
-                Order.status.notin_([*HOLDS_RESERVATION, Status.DELIVERED])
+                # confirmed with a payment to capture, or dead with one to void
+                Order.status.notin_(HOLDS_RESERVATION)
                 & Payment.status.in_(["PENDING", "AUTHORIZED"])
-                & (Order.updated_at < grace),
-                (Order.status == Status.DELIVERED)
-                & (Payment.status == "AUTHORIZED")
                 & (Order.updated_at < grace),
             )
         )

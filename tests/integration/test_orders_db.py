@@ -185,3 +185,64 @@ def test_a_step_that_fails_for_good_ends_the_order_with_a_reason(shop):
         )
         assert s.get(MenuItem, shop["item"]).stock == 5
         assert s.get(GatewayCharge, f"order-{order_id}-payment").status == "voided"
+
+
+def _age(order_id: int, **columns) -> None:
+    with unit_of_work() as s:
+        order = s.get(Order, order_id)
+        for name, value in columns.items():
+            setattr(order, name, value)
+
+
+def test_the_sweep_finds_each_kind_of_lost_step(shop):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    gateway, past = SimulatedGateway(), utcnow() - timedelta(hours=1)
+    lost_reserve, _ = place(shop["customers"][6], body(shop))
+    pipeline.validate(lost_reserve)  # ...and the reserve_stock task was lost
+    to_capture, _ = place(shop["customers"][7], body(shop))
+    drive(to_capture, gateway)
+    with unit_of_work() as s:
+        commands.accept_order(s, shop["restaurant"], to_capture)  # ...capture task lost
+    to_void, _ = place(shop["customers"][8], body(shop))
+    drive(to_void, gateway)
+    with unit_of_work() as s:
+        commands.cancel_order(s, shop["customers"][8], to_void, None)  # ...void task lost
+    fresh, _ = place(shop["customers"][9], body(shop))  # within its deadline: left alone
+    _age(lost_reserve, deadline_at=past)
+    _age(to_capture, updated_at=past)
+    _age(to_void, updated_at=past)
+    with unit_of_work() as s:
+        due = dict(pipeline.stuck_orders(s, limit=10_000))
+    assert due.get(lost_reserve) == pipeline.Step.RESERVE
+    assert due.get(to_capture) == pipeline.Step.CAPTURE
+    assert due.get(to_void) == pipeline.Step.VOID
+    assert fresh not in due
+    with unit_of_work() as s:  # re-driving pushed the PLACED order's deadline forward
+        assert lost_reserve not in dict(pipeline.stuck_orders(s, limit=10_000))
+
+
+def test_acceptance_timeout_cancels_and_releases(shop):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    gateway = SimulatedGateway()
+    order_id, _ = place(shop["customers"][10], body(shop, quantity=2))
+    drive(order_id, gateway)
+    _age(order_id, deadline_at=utcnow() - timedelta(seconds=1))
+    with unit_of_work() as s:
+        assert order_id in commands.expire_unaccepted(s, limit=10_000)
+    assert pipeline.void_payment(order_id, gateway) is None
+    with read_only() as s:
+        order = s.get(Order, order_id)
+        assert (order.status, order.reason, order.payment.status) == (
+            Status.CANCELLED,
+            "acceptance_timeout",
+            "VOIDED",
+        )
+        assert s.get(MenuItem, shop["item"]).stock == 5
+    with unit_of_work() as s:
+        assert order_id not in commands.expire_unaccepted(s, limit=10_000)
