@@ -152,44 +152,41 @@ def _record_authorization(session: Session, order: Order, result: str) -> Step |
     return next_step(order)
 
 
-def capture_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
+def _around_gateway(order_id: int, step: Step, call, record) -> Step | None:
+    """If it is still ``step``'s turn, ask the gateway (outside any transaction, by the
+    payment's idempotency key), then lock the order again and ``record`` the outcome."""
     with unit_of_work() as session:
         order = lock_order(session, order_id)
-        if next_step(order) != Step.CAPTURE:
+        if next_step(order) != step:
             return next_step(order)
         key = order.payment.idempotency_key
-    outcome = gateway.capture(key)
+    outcome = call(key)
     with unit_of_work() as session:
         order = lock_order(session, order_id)
-        if order.payment.status == "AUTHORIZED" and outcome.status == "captured":
-            order.payment.status = "CAPTURED"
-            note(
-                session,
-                order,
-                "payment_captured",
-                publish=[
-                    (EventType.PAYMENT_CAPTURED, {"amount_cents": order.payment.amount_cents})
-                ],
-            )
+        record(session, order, order.payment, outcome)
         return next_step(order)
+
+
+def capture_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
+    def record(session: Session, order: Order, payment: Payment, outcome) -> None:
+        if payment.status == "AUTHORIZED" and outcome.status == "captured":
+            payment.status = "CAPTURED"
+            amount = {"amount_cents": payment.amount_cents}
+            note(session, order, "payment_captured", publish=[(EventType.PAYMENT_CAPTURED, amount)])
+
+    return _around_gateway(order_id, Step.CAPTURE, gateway.capture, record)
 
 
 def void_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
-    with unit_of_work() as session:
-        order = lock_order(session, order_id)
-        if next_step(order) != Step.VOID:
-            return next_step(order)
-        key = order.payment.idempotency_key
-    outcome = gateway.void(key)
-    with unit_of_work() as session:
-        order = lock_order(session, order_id)
-        payment = order.payment
+    def record(session: Session, order: Order, payment: Payment, outcome) -> None:
         if payment.status in ("PENDING", "AUTHORIZED"):
-            had_money = outcome.previous in ("authorized", "captured")
             payment.status = "VOIDED"
-            publish = [(EventType.PAYMENT_VOIDED, {"amount_cents": payment.amount_cents})]
-            note(session, order, "payment_voided", publish=publish if had_money else ())
-        return next_step(order)
+            amount = {"amount_cents": payment.amount_cents}
+            had_money = outcome.previous in ("authorized", "captured")
+            publish = [(EventType.PAYMENT_VOIDED, amount)] if had_money else []
+            note(session, order, "payment_voided", publish=publish)
+
+    return _around_gateway(order_id, Step.VOID, gateway.void, record)
 
 
 def stuck_orders(session: Session, limit: int = 200) -> list[tuple[int, Step]]:
