@@ -17,7 +17,8 @@ help:
 	@echo "make up      the same, app in the background under supervisord"
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
-	@echo "make status | logs | env | lint | bench"
+	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -73,8 +74,9 @@ lint: .venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-bench:
-	@echo "bench: placeholder - not implemented yet"
+# Figures, not assertions: throughput, latency and memory of the running stack.
+bench: up
+	$(WITH_ENV) $(PY) -m tests.bench $(BENCH_ARGS)
 
 logs:
 	tail -n 20 -F $(STATE)/logs/*.log $(STATE)/logs/rabbitmq/*.log

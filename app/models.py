@@ -115,9 +115,8 @@ class Order(Base):
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", lazy="selectin"
     )
-    timeline: Mapped[list[TimelineEntry]] = relationship(
-        order_by="TimelineEntry.id", lazy="selectin"
-    )
+    # Loaded only where shown (the API's views); the pipeline steps never need it.
+    timeline: Mapped[list[TimelineEntry]] = relationship(order_by="TimelineEntry.id")
     payment: Mapped[Payment | None] = relationship(lazy="selectin")
     __table_args__ = (
         Index("orders_customer_id_id", "customer_id", "id"),

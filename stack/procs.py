@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -33,7 +34,8 @@ def programs(cfg: Config) -> dict[str, str]:
         "feed": f"{bin_}/python -m events.consumers.feed",
         "projector": f"{bin_}/python -m events.consumers.projector",
         "worker": (
-            f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO --concurrency=2"
+            f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
+            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY', '2')}"
             " -n worker@%h"
         ),
         "beat": (

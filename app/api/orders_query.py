@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.api.validation import page, page_args, query_choice
 from app.db import read_only
@@ -18,7 +19,12 @@ STATUSES = {s.value for s in Status}
 def list_orders(**scope: int) -> dict:
     limit, below = page_args()
     status = query_choice("status", STATUSES)
-    query = select(Order).order_by(Order.id.desc()).limit(limit + 1)
+    query = (
+        select(Order)
+        .options(selectinload(Order.timeline))
+        .order_by(Order.id.desc())
+        .limit(limit + 1)
+    )
     for column, value in scope.items():
         query = query.where(getattr(Order, column) == value)
     if status:
@@ -30,7 +36,7 @@ def list_orders(**scope: int) -> dict:
 
 
 def get_order(order_id: int, **scope: int) -> dict:
-    query = select(Order).where(Order.id == order_id)
+    query = select(Order).options(selectinload(Order.timeline)).where(Order.id == order_id)
     for column, value in scope.items():
         query = query.where(getattr(Order, column) == value)
     with read_only() as session:

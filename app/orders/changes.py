@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app.errors import NotFound
 from app.lifecycle import Reason, Status, transition
@@ -43,10 +43,15 @@ TIMELINE_NAME: dict[Status, str] = {
 
 def lock_order(session: Session, order_id: int, **scope: int) -> Order:
     """Load an order FOR UPDATE, scoped in the query (customer_id / restaurant_id)."""
-    query = select(Order).where(Order.id == order_id).with_for_update(of=Order)
+    query = (
+        select(Order)
+        .options(joinedload(Order.items), joinedload(Order.payment))  # one round trip
+        .where(Order.id == order_id)
+        .with_for_update(of=Order)
+    )
     for column, value in scope.items():
         query = query.where(getattr(Order, column) == value)
-    order = session.scalars(query).one_or_none()
+    order = session.scalars(query).unique().one_or_none()
     if order is None:
         raise NotFound("order not found")
     return order
@@ -68,6 +73,7 @@ def note(
         TimelineEntry(order_id=order.id, at=at, status=order.status, event=event, detail=detail)
     )
     session.flush()
+    session.expire(order, ["timeline"])  # a view built later in this session sees the new row
     for event_type, data in publish:
         _publish(session, order, event_type, data, at)
 
@@ -105,6 +111,7 @@ def placed(session: Session, order: Order) -> None:
     at = order.created_at
     session.add(TimelineEntry(order_id=order.id, at=at, status=order.status, event="placed"))
     session.flush()
+    session.expire(order, ["timeline"])
     _publish(session, order, EventType.ORDER_PLACED, {}, at)
 
 
@@ -112,7 +119,6 @@ def _publish(
     session: Session, order: Order, event_type: EventType, data: dict[str, Any], at: datetime
 ) -> None:
     session.flush()
-    session.refresh(order, attribute_names=["items", "payment"])
     envelope = Envelope(
         type=event_type,
         order_id=order.id,

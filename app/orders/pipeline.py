@@ -79,13 +79,11 @@ def validate(order_id: int) -> Step | None:
             line.name = menu[line.menu_item_id].name
             line.unit_price_cents = menu[line.menu_item_id].price_cents
         order.total_cents = sum(line.unit_price_cents * line.quantity for line in order.items)
-        session.add(
-            Payment(
-                order_id=order.id,
-                idempotency_key=f"order-{order.id}-payment",
-                amount_cents=order.total_cents,
-                status="PENDING",
-            )
+        order.payment = Payment(
+            order_id=order.id,
+            idempotency_key=f"order-{order.id}-payment",
+            amount_cents=order.total_cents,
+            status="PENDING",
         )
         order.stage = "validated"
         _push_deadline(order)
