@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.errors import register_error_handlers
     from app.api.hardening import register_hardening
     from app.api.ops import ops
+    from app.api.tracing import register_tracing
     from app.logs import setup_logging
 
     setup_logging("api")
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     register_error_handlers(flask_app)
     register_hardening(flask_app, settings)
+    register_tracing(flask_app)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
     return flask_app

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 
+from app.correlation import LogFilter
 from app.settings import get_settings
 
 
@@ -31,8 +32,11 @@ def setup_logging(process: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(f"%(asctime)s %(levelname)s [{process}] %(name)s: %(message)s")
+            logging.Formatter(
+                f"%(asctime)s %(levelname)s [{process}] [%(correlation_id)s] %(name)s: %(message)s"
+            )
         )
+    handler.addFilter(LogFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

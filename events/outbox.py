@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from app import correlation
 from app.models import OutboxEvent
 from app.settings import get_settings
 from events.envelope import Envelope
@@ -11,6 +12,7 @@ from events.envelope import Envelope
 
 def record(session: Session, envelope: Envelope, correlation_id: str | None = None) -> None:
     """Add the event to the current transaction; the relay publishes it after commit."""
+    correlation_id = correlation_id or correlation.current()
     headers = {"correlation_id": correlation_id} if correlation_id else {}
     session.add(
         OutboxEvent(

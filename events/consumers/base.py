@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from app import correlation
 from app.logs import setup_logging
 from app.settings import get_settings
 from events.envelope import Envelope, PoisonMessage
@@ -73,6 +74,8 @@ class ConsumerLoop:
     def handle(self, message) -> bool:
         """True when the message is done with (handled or dead-lettered); never raises."""
         spot = (message.partition, message.offset)
+        headers = dict(message.headers or [])
+        correlation.use(headers.get("correlation_id", b"").decode(errors="replace"))
         try:
             self.handler(Envelope.from_bytes(message.value))
         except PoisonMessage as exc:
