@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 def envelope(order_id: int) -> Envelope:
-    return Envelope(type=EventType.ORDER_PLACED, order_id=order_id, restaurant_id=1,
-                    customer_id=1, data={})
+    return Envelope(
+        type=EventType.ORDER_PLACED, order_id=order_id, restaurant_id=1, customer_id=1, data={}
+    )
 
 
 @pytest.fixture
@@ -69,7 +70,9 @@ def test_poison_outage_and_bug_are_each_handled_their_own_way(topics):
     letters = [{k: v.decode() for k, v in m.headers} | {"value": m.value} for m in reader]
     reader.close()
     assert [(x["origin_offset"], x["error"].split(":")[0]) for x in letters] == [
-        ("1", "PoisonMessage"), ("4", "ValueError")]
+        ("1", "PoisonMessage"),
+        ("4", "ValueError"),
+    ]
     assert all(x["origin_topic"] == topics and x["consumer_group"] == group for x in letters)
     assert letters[1]["value"] == d.to_bytes()
 
