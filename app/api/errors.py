@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.errors import AppError, TooManyRequests, Unavailable
 from app.lifecycle import InvalidTransition
 
 log = logging.getLogger("comanda.api")
+# An oversized body left unread makes the server's close a TCP reset, and the client then
+# sees "connection reset" instead of the 413. Up to this much of it is read and dropped.
+DRAIN_BYTES = 8 * 1024 * 1024
 
 
 def error_reply(status: int, message: str, errors: dict | None = None, headers=None):
@@ -45,7 +48,22 @@ def handle_http(exc: HTTPException):
         413: "request body too large",
     }
     message = messages.get(exc.code or 500, exc.description or exc.name)
-    return error_reply(exc.code or 500, message)
+    headers = {}
+    if exc.code == 413:
+        _drain_body()
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # RFC 9110: 405 names them
+    return error_reply(exc.code or 500, message, headers=headers)
+
+
+def _drain_body() -> None:
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    if stream is None or (length is not None and length > DRAIN_BYTES):
+        return
+    left = DRAIN_BYTES
+    while left > 0 and (chunk := stream.read(min(left, 65536))):
+        left -= len(chunk)
 
 
 def handle_database(exc: Exception):

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import BadRequest
 
@@ -18,6 +19,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def json_body(optional: bool = False) -> object:
     raw = request.get_data(cache=True)
+    if _truncated(raw):
+        raise RequestEntityTooLarge()
     if not raw.strip():
         if optional:
             return {}
@@ -25,9 +28,39 @@ def json_body(optional: bool = False) -> object:
     if not request.mimetype == "application/json":
         raise BadRequest("Content-Type must be application/json")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw)
+    # ValueError covers bad JSON and UTF-8 and integers past Python's 4300-digit limit;
+    # RecursionError is what a deeply nested body (well under 1 MiB) raises.
+    except (ValueError, RecursionError) as exc:
         raise BadRequest("request body is not valid JSON") from exc
+    if _has_nul(body):
+        raise BadRequest("text must not contain NUL characters")
+    return body
+
+
+def _truncated(raw: bytes) -> bool:
+    """A chunked body has no Content-Length to refuse up front: werkzeug stops reading at
+    MAX_CONTENT_LENGTH and hands over what it read. If more was sent, that is a 413."""
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None or len(raw) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
+
+
+def _has_nul(value: object) -> bool:
+    """PostgreSQL text cannot hold NUL, so such input is refused here rather than as a 500."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse(model: type[M], optional: bool = False) -> M:
@@ -48,7 +81,9 @@ def query_int(name: str, default: int | None, low: int, high: int) -> int | None
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: "²".isdigit() is true but int("²") fails; the length bound keeps
+    # int() away from huge inputs.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not low <= int(raw) <= high:
         raise BadRequest(f"{name} must be an integer from {low} to {high}", {name: "invalid"})
     return int(raw)
 
@@ -84,7 +119,9 @@ def page_args() -> tuple[int, int | None]:
     try:
         decoded = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
         kind, _, value = decoded.partition(":")
-        if kind != "id" or not value.isdigit() or int(value) > 2**31:
+        if kind != "id" or not (value.isascii() and value.isdigit()) or len(value) > 10:
+            raise ValueError
+        if int(value) > 2**31:
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("cursor is malformed", {"cursor": "invalid"}) from exc
