@@ -1,0 +1,155 @@
+"""A small client for the public contract, built for chaos: every call returns a Reply, never
+raises, and says whether its outcome is known (an answer) or unknown (no answer: refused
+connection, reset, timeout, or a 5xx that is not a proper 503)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+API = "/api/v1"
+TIMEOUT = 15.0  # a reply slower than this is a hang
+
+
+@dataclass
+class Reply:
+    status: int | None  # None: no HTTP answer at all
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # exception name when there was no answer
+    sent: float = 0.0  # wall-clock seconds (comparable with the database's timestamps)
+    received: float = 0.0
+
+    @property
+    def known(self) -> bool:
+        """The server answered something that tells us what happened."""
+        return self.status is not None and (self.status < 500 or self.status == 503)
+
+    @property
+    def label(self) -> str:
+        return str(self.status) if self.status is not None else f"error:{self.error}"
+
+
+class Problems:
+    """API behaviour item 1 forbids: 500s, 503 without Retry-After, hangs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: list[str] = []
+        self.calls = 0
+        self.refused_503 = 0
+        self.unanswered = 0
+
+    def note(self, method: str, path: str, reply: Reply) -> None:
+        at = time.strftime("%H:%M:%S", time.gmtime(reply.sent)) + f"{reply.sent % 1:.3f}"[1:]
+        call = f"{method} {path} sent {at}Z"
+        with self.lock:
+            self.calls += 1
+            if reply.status == 503:
+                self.refused_503 += 1
+                if "Retry-After" not in reply.headers:
+                    self.items.append(f"{call}: 503 without Retry-After")
+            elif reply.status is not None and reply.status >= 500:
+                self.items.append(f"{call}: {reply.status} {str(reply.body)[:200]}")
+            elif reply.status is None:
+                self.unanswered += 1
+                if reply.error in ("ReadTimeout", "Timeout"):
+                    took = reply.received - reply.sent
+                    self.items.append(f"{call}: no reply within {took:.0f}s (hang)")
+
+
+class User:
+    """One account on the API; logs itself in again when its token nears expiry."""
+
+    def __init__(self, base_url: str, email: str, password: str, problems: Problems) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.email, self.password = email, password
+        self.problems = problems
+        self.http = requests.Session()
+        self.token: str | None = None
+        self.expires_at = 0.0
+        self.id: int | None = None
+        self.restaurant_id: int | None = None
+        self.lock = threading.Lock()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        params: dict[str, Any] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> Reply:
+        hdrs = dict(headers or {})
+        if auth:
+            token = self.ensure_token()
+            if token is None:
+                now = time.time()
+                return Reply(None, error="NotLoggedIn", sent=now, received=now)
+            hdrs["Authorization"] = f"Bearer {token}"
+        sent = time.time()
+        try:
+            resp = self.http.request(
+                method,
+                f"{self.base_url}{API}{path}",
+                json=json,
+                headers=hdrs,
+                params=params,
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            reply = Reply(None, error=type(exc).__name__, sent=sent, received=time.time())
+            self.problems.note(method, path, reply)
+            return reply
+        try:
+            body = resp.json() if resp.content else None
+        except ValueError:
+            body = resp.text
+        reply = Reply(resp.status_code, body, dict(resp.headers), None, sent, time.time())
+        self.problems.note(method, path, reply)
+        if reply.status == 401 and auth:
+            with self.lock:
+                self.token = None  # log in again next time
+        return reply
+
+    def ensure_token(self) -> str | None:
+        with self.lock:
+            if self.token and time.monotonic() < self.expires_at:
+                return self.token
+            reply = self.call(
+                "POST", "/auth/login", json={"email": self.email, "password": self.password},
+                auth=False,
+            )  # fmt: skip
+            if reply.status != 200:
+                return None
+            self.token = reply.body["access_token"]
+            # Log in again well before expiry: a stale token mid-outage would only add noise.
+            self.expires_at = time.monotonic() + 0.6 * float(reply.body.get("expires_in", 300))
+            return self.token
+
+    def login(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.ensure_token() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cannot log in as {self.email}")
+            time.sleep(1)
+
+    def must(self, method: str, path: str, expect: int, timeout: float = 120, **kw: Any) -> Any:
+        """Setup calls: retry until the expected answer (the stack is healthy during setup)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.call(method, path, **kw)
+            if reply.status == expect:
+                return reply.body
+            if reply.known and reply.status not in (401, 503):
+                raise RuntimeError(f"{method} {path}: {reply.label} {reply.body}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{method} {path}: still {reply.label} after {timeout}s")
+            time.sleep(1)

@@ -1,0 +1,204 @@
+"""One chaos run: set up tenants, start traffic and faults, stop when the targets are met,
+wait for quiescence, check the invariants, print the table."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from tests.chaos import invariants, quiesce
+from tests.chaos.api import Problems
+from tests.chaos.faults import Faults, long_plan, short_plan
+from tests.chaos.kafka_io import DLQ, ORDERS
+from tests.chaos.ledger import ACCEPTED, Ledger
+from tests.chaos.probe import Probe
+from tests.chaos.report import Summary, final_statuses, render
+from tests.chaos.stackctl import Stack
+from tests.chaos.traffic import Traffic
+
+METRICS = (
+    "comanda_sweep_redriven_total",
+    "comanda_sweep_acceptance_timeouts_total",
+    "comanda_orders_past_pipeline_deadline",
+    "comanda_outbox_unpublished",
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    minutes: float = 10.0  # traffic lasts at least this long...
+    orders: int = 5000  # ...and until this many orders were accepted (202)
+    seed: int = 1
+    short: bool = False
+    brokers: int | None = None  # the stack must have this many brokers (None: any)
+    customers: int = 16
+    restaurants: int = 6
+    clients: int = 4  # concurrent customer threads
+    acceptance: tuple[int, ...] = (20, 30, 45, 60)  # restaurants' acceptance_seconds
+    outage: tuple[float, float] = (5.0, 25.0)  # how long a stopped service stays down
+    gap: tuple[float, float] = (3.0, 10.0)  # pause between two faults
+    compound: float = 0.3  # chance of killing an app process during a service outage
+    recovery_limit: float = 180.0
+    settle_limit: float = 300.0
+    max_minutes: float | None = None  # hard stop for the traffic (default 2.5 x minutes)
+    report: Path | None = None
+
+    @classmethod
+    def short_run(cls, **overrides) -> RunConfig:
+        """About 2 minutes and a few hundred orders: part of `make test`."""
+        base = cls(
+            minutes=1.5, orders=300, short=True, customers=6, restaurants=3, clients=3,
+            acceptance=(12, 16, 20), outage=(3.0, 6.0), gap=(0.5, 1.5), compound=0.0,
+            recovery_limit=120.0, settle_limit=150.0, max_minutes=4.0,
+        )  # fmt: skip
+        return replace(base, **overrides)
+
+    @property
+    def rate(self) -> float:
+        return self.orders / (self.minutes * 60) * 1.15
+
+    @property
+    def cap_seconds(self) -> float:
+        return 60 * (self.max_minutes or self.minutes * 2.5)
+
+
+@dataclass
+class Result:
+    summary: Summary
+    text: str
+    report_path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def violations(self) -> int:
+        return self.summary.violations
+
+
+class Log:
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        print(f"[chaos {stamp} +{time.monotonic() - self.t0:6.1f}s] {message}", flush=True)
+
+
+def run(cfg: RunConfig) -> Result:
+    log = Log()
+    stack = Stack()
+    if cfg.brokers and stack.brokers != cfg.brokers:
+        raise SystemExit(
+            f"chaos: asked for {cfg.brokers} broker(s) but the stack has {stack.brokers}"
+            " (set COMANDA_KAFKA_BROKERS and use a state dir formatted for it)"
+        )
+    run_id = f"{cfg.seed}-{uuid.uuid4().hex[:6]}"
+    mode = "short" if cfg.short else "long"
+    log(f"run {run_id} ({mode}, seed {cfg.seed}) on {stack.describe()}")
+    if not stack.wait_ready(120):
+        log("the stack is not ready; starting what is down")
+        if not stack.ensure_up():
+            raise SystemExit(f"chaos: the stack is not ready: {stack.readyz()}")
+
+    ledger, problems = Ledger(), Problems()
+    probe = Probe(stack, ledger)
+    start = {ORDERS: probe.kafka.end_offsets(ORDERS), DLQ: probe.kafka.end_offsets(DLQ)}
+    traffic = Traffic(stack.api_url, ledger, problems, run_id, cfg.seed, cfg.rate, log=log)
+    traffic.setup(cfg.restaurants, cfg.customers, cfg.acceptance)
+    log(
+        f"set up {len(traffic.tenants)} restaurants (acceptance {cfg.acceptance}s),"
+        f" {len(traffic.customers)} customers; {len(ledger.items)} menu items"
+    )
+    rng = random.Random(cfg.seed)
+    brokers = stack.brokers
+    plan = short_plan(rng, brokers) if cfg.short else long_plan(rng, brokers)
+    faults = Faults(
+        stack, probe, ledger, plan, cfg.seed, cfg.outage, cfg.gap, cfg.recovery_limit,
+        compound=cfg.compound, log=log,
+    )  # fmt: skip
+    metrics_before = stack.metrics()
+
+    t0 = time.monotonic()
+    traffic.start(cfg.clients)
+    faults.start(midway_at=t0 + cfg.minutes * 30 if plan.midway else None)
+    log(f"traffic at {cfg.rate:.1f} orders/s with {cfg.clients} clients; faults: {plan.first}")
+    last = 0.0
+    while True:
+        elapsed = time.monotonic() - t0
+        accepted = ledger.accepted_count()
+        if (
+            elapsed >= cfg.minutes * 60 and accepted >= cfg.orders and faults.mandatory_done()
+        ) or elapsed >= cfg.cap_seconds:
+            break
+        if elapsed - last >= 15:
+            counts = ledger.counts()
+            log(
+                f"{accepted} accepted, {counts.get('refused', 0)} refused,"
+                f" {len(faults.done)} faults so far"
+            )
+            last = elapsed
+        time.sleep(1)
+    traffic_seconds = time.monotonic() - t0
+    traffic.stop_placing.set()
+    log(f"traffic stops after {traffic_seconds:.0f}s; finishing the fault in progress")
+    faults.join()
+    if not stack.wait_ready(60):
+        log("stack not ready after the last fault: starting what is down")
+        stack.ensure_up()
+
+    quiet, settle, state = quiesce.wait_quiet(probe, traffic, cfg.settle_limit, log)
+    log(f"{'quiet' if quiet else 'NOT quiet'} after {settle:.0f}s: {quiesce.describe(state)}")
+    traffic.stop()
+    world = invariants.load(probe, ledger, start)
+    checks = invariants.run_all(world, ledger, problems, faults.done, cfg.recovery_limit)
+    if faults.error is not None:
+        checks[-1].fail(f"the fault thread died: {faults.error!r}")
+
+    metrics_after = stack.metrics()
+    metrics = {}
+    for name in METRICS:
+        if name in metrics_after:
+            before = metrics_before.get(name, 0.0) if name.endswith("_total") else 0.0
+            metrics[name + (" (run)" if name.endswith("_total") else "")] = (
+                metrics_after[name] - before
+            )
+    counts = ledger.counts()
+    attempts = list(ledger.attempts.values())
+    orders = {
+        "attempted": len(attempts),
+        "accepted": counts.get(ACCEPTED, 0),
+        "refused": counts.get("refused", 0),
+        "4xx": counts.get("4xx", 0),
+        "unresolved": counts.get("unresolved", 0),
+        "retried_same_key": sum(1 for a in attempts if a.outcome == ACCEPTED and a.unknown_tries),
+    }
+    targets = []
+    if traffic_seconds < cfg.minutes * 60:
+        targets.append(f"traffic ran {traffic_seconds:.0f}s, wanted {cfg.minutes * 60:.0f}s")
+    if orders["accepted"] < cfg.orders:
+        targets.append(f"{orders['accepted']} orders accepted, wanted {cfg.orders}")
+    if not faults.mandatory_done():
+        targets.append("the planned faults were not all injected")
+    if not quiet:
+        targets.append(f"no quiescence within {cfg.settle_limit:.0f}s: {quiesce.describe(state)}")
+    title = (
+        f"Comanda chaos run {run_id}: {mode} mode, seed {cfg.seed}, {brokers} Kafka broker"
+        f"{'s' if brokers > 1 else ''}"
+    )
+    settings = {k: v for k, v in asdict(cfg).items() if k != "report"}
+    summary = Summary(
+        title, settings, traffic_seconds, settle, quiet, orders, final_statuses(world.orders),
+        faults.done, checks, metrics, targets,
+    )  # fmt: skip
+    text = render(summary)
+    print(text, flush=True)
+    path = cfg.report or stack.cfg.state_dir / f"chaos-report-{run_id}.json"
+    try:
+        path.write_text(summary.to_json())
+        print(f"JSON report: {path}", flush=True)
+    except OSError as exc:
+        print(f"could not write the JSON report {path}: {exc}", file=sys.stderr)
+    return Result(summary, text, path)
