@@ -84,3 +84,33 @@ logs:
 status: .venv
 	@$(STACK) status
 	@$(STACK) procs-status
+
+# Chaos runs (tests/chaos): each on a stack of its own, apart from the default one (state dir
+# and ports), so the three-broker layout never meets one-broker data. The stack is brought up
+# the `make up` way, the harness prints its table, the stack is stopped (data and logs kept
+# under the state dir; CHAOS_KEEP=1 leaves it running). CHAOS_ARGS adds harness options,
+# e.g. CHAOS_ARGS="--seed 7". The exit status is the harness's: non-zero on any violation.
+CHAOS_1_ENV := COMANDA_STATE_DIR=$(CURDIR)/.run/chaos-1 COMANDA_KAFKA_BROKERS=1 \
+	COMANDA_API_PORT=18080 COMANDA_PG_PORT=18432 COMANDA_KAFKA_PORT=18092 \
+	COMANDA_KAFKA_CONTROLLER_PORT=18093 COMANDA_RABBITMQ_PORT=18672 \
+	COMANDA_RABBITMQ_DIST_PORT=18673 COMANDA_EPMD_PORT=18369
+CHAOS_3_ENV := COMANDA_STATE_DIR=$(CURDIR)/.run/chaos-3 COMANDA_KAFKA_BROKERS=3 \
+	COMANDA_API_PORT=38080 COMANDA_PG_PORT=38432 COMANDA_KAFKA_PORT=38092 \
+	COMANDA_KAFKA_CONTROLLER_PORT=38093 COMANDA_RABBITMQ_PORT=38672 \
+	COMANDA_RABBITMQ_DIST_PORT=38673 COMANDA_EPMD_PORT=38369
+CHAOS_RUN = rc=0; export $(1); \
+	$(MAKE) --no-print-directory up || exit $$?; \
+	$(WITH_ENV) $(PY) -m tests.chaos --minutes 10 --orders 5000 --brokers $(2) $(CHAOS_ARGS) \
+		|| rc=$$?; \
+	if [ -z "$${CHAOS_KEEP:-}" ]; then $(MAKE) --no-print-directory down || true; fi; \
+	exit $$rc
+
+.PHONY: chaos chaos-3
+
+# >= 10 minutes and >= 5,000 orders on one Kafka broker.
+chaos: .venv
+	@$(call CHAOS_RUN,$(CHAOS_1_ENV),1)
+
+# The same on three brokers (replication 3, min.insync.replicas 2), a broker killed mid-run.
+chaos-3: .venv
+	@$(call CHAOS_RUN,$(CHAOS_3_ENV),3)
