@@ -12,7 +12,22 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
+    # Browsers only honour it over HTTPS (the TLS terminator in front of us); harmless on HTTP.
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
+# frame-ancestors does not fall back to default-src, so it is named too.
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+# What a browser client on an allowed origin may send and read (bearer tokens, no cookies).
+CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, POST, PATCH",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+    "Access-Control-Max-Age": "600",
+}
+CORS_EXPOSE = "Location, Retry-After"
+
+
+def _is_docs(path: str) -> bool:
+    return path.startswith("/api/v1/docs") or path.startswith("/swaggerui")
 
 
 def register_hardening(app: Flask, settings: Settings) -> None:
@@ -22,13 +37,15 @@ def register_hardening(app: Flask, settings: Settings) -> None:
     def _headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
-        if not request.path.startswith("/api/v1/docs") and not request.path.startswith(
-            "/swaggerui"
-        ):
-            response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
+        if not _is_docs(request.path):
+            response.headers.setdefault("Content-Security-Policy", JSON_CSP)
+        if allowed:
+            response.vary.add("Origin")  # replies differ by Origin: caches must not mix them
         origin = request.headers.get("Origin")
         if origin and origin in allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+            if request.method == "OPTIONS":
+                response.headers.update(CORS_PREFLIGHT)
         response.headers.pop("Server", None)
         return response
