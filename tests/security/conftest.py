@@ -90,7 +90,8 @@ class World:
 
 @pytest.fixture(scope="session")
 def world(make_restaurant, make_customer, as_admin) -> World:  # noqa: F811
-    x, y = make_restaurant(), make_restaurant()
+    # A day to accept: the live orders must still be live when the last test looks at them.
+    x, y = make_restaurant(acceptance_seconds=86_400), make_restaurant(acceptance_seconds=86_400)
     a, b = make_customer(), make_customer()
     live_ax = a.place(x.id, [(x.item_id(0), 1)])["id"]
     live_by = b.place(y.id, [(y.item_id(0), 1)])["id"]
