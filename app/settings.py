@@ -37,6 +37,17 @@ def _str(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _keys(name: str) -> tuple[tuple[str, str], ...]:
+    """``kid:secret,kid:secret`` -> ((kid, secret), ...)."""
+    pairs = []
+    for item in filter(None, (p.strip() for p in os.environ.get(name, "").split(","))):
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid or not secret:
+            raise ConfigError(f"{name} must be a comma-separated list of kid:secret")
+        pairs.append((kid, secret))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -47,6 +58,9 @@ class Settings:
     dlq_topic: str = "orders.dlq"
     orders_partitions: int = 6
     jwt_secret: str = DEFAULT_SECRET
+    jwt_kid: str = "k1"
+    # Earlier signing keys, still accepted (by kid) for tokens issued before a rotation.
+    jwt_previous_secrets: tuple[tuple[str, str], ...] = ()
     jwt_issuer: str = "comanda"
     jwt_audience: str = "comanda-api"
     access_token_seconds: int = 900
@@ -80,6 +94,8 @@ class Settings:
             dlq_topic=_str("COMANDA_DLQ_TOPIC", d.dlq_topic),
             orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", d.orders_partitions),
             jwt_secret=_str("COMANDA_JWT_SECRET", d.jwt_secret),
+            jwt_kid=_str("COMANDA_JWT_KID", d.jwt_kid),
+            jwt_previous_secrets=_keys("COMANDA_JWT_PREVIOUS_SECRETS"),
             jwt_issuer=_str("COMANDA_JWT_ISSUER", d.jwt_issuer),
             jwt_audience=_str("COMANDA_JWT_AUDIENCE", d.jwt_audience),
             access_token_seconds=_int("COMANDA_ACCESS_TOKEN_SECONDS", d.access_token_seconds),
@@ -107,13 +123,17 @@ class Settings:
 
     def check(self) -> None:
         """Refuse to run production with development secrets."""
+        kids = [kid for kid, _ in self.jwt_previous_secrets]
+        if self.jwt_kid in kids or len(set(kids)) != len(kids):
+            raise ConfigError("COMANDA_JWT_PREVIOUS_SECRETS: each kid once, never COMANDA_JWT_KID")
         if not self.production:
             return
-        if self.jwt_secret == DEFAULT_SECRET or len(self.jwt_secret) < 32:
-            raise ConfigError(
-                "COMANDA_JWT_SECRET must be set to a random value of at least 32 characters "
-                "in production"
-            )
+        for secret in (self.jwt_secret, *(secret for _, secret in self.jwt_previous_secrets)):
+            if secret == DEFAULT_SECRET or len(secret) < 32:
+                raise ConfigError(
+                    "COMANDA_JWT_SECRET (and COMANDA_JWT_PREVIOUS_SECRETS) must be random values "
+                    "of at least 32 characters in production"
+                )
         if self.seed_default_passwords:
             raise ConfigError("COMANDA_SEED_DEFAULT_PASSWORDS must be off in production")
 

@@ -1,7 +1,9 @@
 """Access tokens: short-lived HS256 JWTs with an explicit algorithm allow-list.
 
-Refresh tokens are opaque random strings stored hashed (see roles.sessions), so they
-can be rotated and revoked.
+The header's ``kid`` names the key: the current one signs, earlier ones (listed in
+COMANDA_JWT_PREVIOUS_SECRETS) still verify, so the key can be rotated without logging
+everyone out. Refresh tokens are opaque random strings stored hashed (see roles.sessions),
+so they can be rotated and revoked.
 """
 
 from __future__ import annotations
@@ -49,8 +51,17 @@ def issue_access(
         "aud": s.jwt_audience,
         "typ": "access",
     }
-    token = jwt.encode(claims, s.jwt_secret, algorithm="HS256", headers={"kid": "k1"})
+    token = jwt.encode(claims, s.jwt_secret, algorithm="HS256", headers={"kid": s.jwt_kid})
     return token, s.access_token_seconds
+
+
+def _key(token: str) -> str:
+    s = get_settings()
+    kid = jwt.get_unverified_header(token).get("kid")
+    keys = {**dict(s.jwt_previous_secrets), s.jwt_kid: s.jwt_secret}
+    if not isinstance(kid, str) or kid not in keys:
+        raise InvalidToken("token is invalid")
+    return keys[kid]
 
 
 def verify_access(token: str) -> Principal:
@@ -58,7 +69,7 @@ def verify_access(token: str) -> Principal:
     try:
         claims = jwt.decode(
             token,
-            s.jwt_secret,
+            _key(token),
             algorithms=ALGORITHMS,
             audience=s.jwt_audience,
             issuer=s.jwt_issuer,
