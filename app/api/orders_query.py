@@ -50,6 +50,6 @@ def idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not 1 <= len(key) <= 120 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1-120 printable characters")
+    if not 1 <= len(key) <= 120 or not (key.isascii() and key.isprintable()):
+        raise BadRequest("Idempotency-Key must be 1-120 printable ASCII characters")
     return key

@@ -1,24 +1,60 @@
-"""Request bodies: strict types and bounds. Unknown fields are ignored, never applied."""
+"""Request bodies: strict types and bounds. Unknown fields are ignored, never applied.
+
+Every string refuses NUL (PostgreSQL text cannot hold it), in the published schema too.
+Lengths are checked on the string as sent (what the schema promises) and again after it
+is normalised where that can lengthen it, so no value outgrows its column."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 MAX_ID = 2**31 - 1
+NO_NUL = r"^[^\x00]*$"
+# Surrounding whitespace is stripped afterwards, so the pattern allows it.
+EMAIL = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+
+
+def _stripped(min_length: int) -> Callable[[str], str]:
+    def strip(value: str) -> str:
+        value = value.strip()
+        if len(value) < min_length:
+            raise ValueError("must not be blank")
+        return value
+
+    return strip
+
+
+def _email(value: str) -> str:
+    """Stored and throttled lower-cased; lower-casing can lengthen ("İ" is two characters
+    in lower case), so the 254 of the columns is checked again."""
+    value = value.strip().lower()
+    if len(value) > 254:
+        raise ValueError("must be at most 254 characters")
+    return value
+
+
+def text(max_length: int, min_length: int = 0, strip: bool = False) -> type[str]:
+    raw = StringConstraints(min_length=min_length, max_length=max_length, pattern=NO_NUL)
+    if strip:
+        return Annotated[str, raw, AfterValidator(_stripped(min_length))]  # type: ignore[return-value]
+    return Annotated[str, raw]  # type: ignore[return-value]
+
+
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    ),
-]
-Note = Annotated[str, StringConstraints(max_length=300)]
+Name = text(120, min_length=1, strip=True)
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL), AfterValidator(_email)]
+AnyEmail = Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL), AfterValidator(_email)]
+Note = text(300)
 
 
 class Body(BaseModel):
@@ -26,7 +62,7 @@ class Body(BaseModel):
 
 
 class Password(Body):
-    password: str = Field(min_length=8, max_length=72)
+    password: str = Field(min_length=8, max_length=72, pattern=NO_NUL)
 
     @field_validator("password")
     @classmethod
@@ -42,12 +78,12 @@ class RegisterIn(Password):
 
 
 class LoginIn(Body):
-    email: Annotated[str, StringConstraints(max_length=254)]
-    password: Annotated[str, StringConstraints(max_length=200)]
+    email: AnyEmail  # any string: a malformed e-mail is just a wrong one (401)
+    password: text(200)
 
 
 class RefreshIn(Body):
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    refresh_token: text(200, min_length=1)
 
 
 class OrderLineIn(Body):
@@ -58,15 +94,13 @@ class OrderLineIn(Body):
 
 class PaymentIn(Body):
     method: Literal["card"]
-    token: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    token: text(120, min_length=1)
 
 
 class PlaceOrderIn(Body):
     restaurant_id: Id
     items: list[OrderLineIn] = Field(min_length=1, max_length=50)
-    delivery_address: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)
-    ]
+    delivery_address: text(300, min_length=1, strip=True)
     payment: PaymentIn
 
 
@@ -75,7 +109,7 @@ class CancelIn(Body):
 
 
 class RejectIn(Body):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    reason: text(300, min_length=1, strip=True)
 
 
 class StatusIn(Body):
@@ -110,9 +144,9 @@ class RestaurantPatch(Body):
 
 class RestaurantIn(Body):
     name: Name
-    cuisine: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    cuisine: text(120, strip=True) = ""
     acceptance_seconds: AcceptanceSeconds | None = None
 
 
 class AckIn(Body):
-    event_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(max_length=1000)
+    event_ids: list[text(64)] = Field(max_length=1000)

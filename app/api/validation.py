@@ -33,8 +33,6 @@ def json_body(optional: bool = False) -> object:
     # RecursionError is what a deeply nested body (well under 1 MiB) raises.
     except (ValueError, RecursionError) as exc:
         raise BadRequest("request body is not valid JSON") from exc
-    if _has_nul(body):
-        raise BadRequest("text must not contain NUL characters")
     return body
 
 
@@ -45,22 +43,6 @@ def _truncated(raw: bytes) -> bool:
     if request.content_length is not None or limit is None or len(raw) < limit:
         return False
     return bool(request.environ["wsgi.input"].read(1))
-
-
-def _has_nul(value: object) -> bool:
-    """PostgreSQL text cannot hold NUL, so such input is refused here rather than as a 500."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 def parse(model: type[M], optional: bool = False) -> M:

@@ -124,6 +124,29 @@ def test_nul_characters_are_400_not_a_database_error(world, path, body):
     assert_error(world.a.post(path, json=body, **anonymous), 400)
 
 
+LONG_LOWER = "\u0130" * 240 + "@b.io"  # "İ" is two characters in lower case: 245 -> 485
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [
+        ("auth/register", {"email": LONG_LOWER, "password": "password1", "name": "n"}),
+        ("auth/login", {"email": LONG_LOWER, "password": "password1"}),
+        (
+            "auth/register",
+            {"email": " " * 10 + "a" * 240 + "@b.io ", "password": "p" * 8, "name": "n"},
+        ),
+        ("orders", order(delivery_address=" " + "a" * 300)),
+    ],
+    ids=["register-lowercase-grows", "login-lowercase-grows", "email-padded", "address-padded"],
+)
+def test_lengths_hold_before_and_after_normalising(world, path, body):
+    """Lower-casing made e-mails outgrow their column (a 500 before the fix); padding made a
+    too-long value fit after stripping (accepted, against the published maxLength)."""
+    anonymous = {"token": None} if path.startswith("auth") else {}
+    assert_error(world.a.post(path, json=body, **anonymous), 400)
+
+
 @pytest.mark.parametrize(
     "path,body",
     [
