@@ -10,7 +10,7 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -66,6 +66,14 @@ test: .venv
 	fi; \
 	if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
+
+# A long fuzz run (tests/security/fuzz.py); make test runs a short one (tests/security).
+# FUZZ_EXAMPLES per operation and phase; FUZZ_SECONDS, if set, is the time each caller's run
+# keeps fuzzing for (schemathesis repeats fuzzing and stateful phases until it is spent).
+fuzz: .venv
+	$(MAKE) --no-print-directory up
+	$(WITH_ENV) $(PY) -m tests.security.fuzz --examples $(or $(FUZZ_EXAMPLES),200) \
+		--max-time $(or $(FUZZ_SECONDS),0)
 
 env:
 	@.venv/bin/python -m stack env

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.api.auth import create_user, user_model
 from app.api.catalog import restaurant_model, restaurant_view
-from app.api.docs import body, documented, order_models
+from app.api.docs import body, documented, order_models, page_params, query, status_filter
 from app.api.orders_query import STATUSES
 from app.api.schemas import RegisterIn, RestaurantIn
 from app.api.validation import page, page_args, parse, query_choice, query_int, query_time
@@ -52,7 +52,7 @@ class Restaurants(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, RestaurantIn))
     @ns.response(201, "created", restaurant_model)
-    @documented(ns, 400, 401, 403)
+    @documented(ns, 400, 401, 403, 413)
     @requires(Role.ADMIN)
     def post(self):
         """Create a restaurant (a tenant)."""
@@ -72,7 +72,7 @@ class RestaurantUsers(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, RegisterIn))
     @ns.response(201, "a user with role restaurant", user_model)
-    @documented(ns, 400, 401, 403, 404, 409)
+    @documented(ns, 400, 401, 403, 404, 409, 413)
     @requires(Role.ADMIN)
     def post(self, restaurant_id: int):
         """Create a login for a restaurant."""
@@ -89,7 +89,10 @@ class RestaurantUsers(Resource):
 class AllOrders(Resource):
     @ns.doc(
         security="Bearer",
-        params={"status": "filter", "restaurant_id": "filter", "limit": "1-100", "cursor": "page"},
+        params=page_params(
+            status=status_filter(),
+            restaurant_id=query("integer", "filter", minimum=1, maximum=2**31 - 1),
+        ),
     )
     @ns.response(200, "all orders, newest first (from the event projection)", page_model)
     @documented(ns, 400, 401, 403)
@@ -116,8 +119,8 @@ class Stats(Resource):
     @ns.doc(
         security="Bearer",
         params={
-            "from": "ISO-8601 time (orders created at or after)",
-            "to": "ISO-8601 time (orders created before)",
+            "from": query(description="orders created at or after", format="date-time"),
+            "to": query(description="orders created before", format="date-time"),
         },
     )
     @ns.response(200, "aggregates built from the event stream", stats_model)

@@ -6,7 +6,7 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy.exc import IntegrityError
 
-from app.api.docs import body, documented
+from app.api.docs import body, documented, nullable
 from app.api.schemas import LoginIn, RefreshIn, RegisterIn
 from app.api.validation import parse
 from app.db import read_only, unit_of_work
@@ -26,7 +26,7 @@ user_model = ns.model(
         "email": fields.String(example="ana@example.com"),
         "name": fields.String(example="Ana"),
         "role": fields.String(enum=[r.value for r in Role]),
-        "restaurant_id": fields.Integer(example=None),
+        "restaurant_id": nullable(fields.Integer, example=3),
     },
 )
 tokens_model = ns.model(
@@ -75,7 +75,7 @@ def client_address() -> str:
 class Register(Resource):
     @ns.expect(body(ns, RegisterIn))
     @ns.response(201, "customer account created", user_model)
-    @documented(ns, 400, 409)
+    @documented(ns, 400, 409, 413)
     def post(self):
         """Register a customer account."""
         data = parse(RegisterIn)
@@ -86,7 +86,7 @@ class Register(Resource):
 class Login(Resource):
     @ns.expect(body(ns, LoginIn))
     @ns.response(200, "tokens", tokens_model)
-    @documented(ns, 400, 401, 429)
+    @documented(ns, 400, 401, 413, 429)
     def post(self):
         """Exchange e-mail and password for an access and a refresh token."""
         data = parse(LoginIn)
@@ -98,7 +98,7 @@ class Login(Resource):
 class Refresh(Resource):
     @ns.expect(body(ns, RefreshIn))
     @ns.response(200, "a new token pair; the old refresh token stops working", tokens_model)
-    @documented(ns, 400, 401)
+    @documented(ns, 400, 401, 413)
     def post(self):
         """Rotate the refresh token. Reusing an old one revokes the whole session."""
         data = parse(RefreshIn)

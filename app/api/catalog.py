@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
-from app.api.docs import documented
+from app.api.docs import documented, nullable, page_params
 from app.api.validation import page, page_args
 from app.db import read_only
 from app.errors import NotFound
@@ -43,7 +43,7 @@ page_model = ns.model(
     "RestaurantPage",
     {
         "items": fields.List(fields.Nested(restaurant_model)),
-        "next_cursor": fields.String(example=None),
+        "next_cursor": nullable(fields.String),
     },
 )
 
@@ -54,7 +54,7 @@ def restaurant_view(r: Restaurant) -> dict:
 
 @ns.route("")
 class RestaurantList(Resource):
-    @ns.doc(params={"limit": "1-100 (default 20)", "cursor": "from next_cursor"})
+    @ns.doc(params=page_params())
     @ns.response(200, "a page of restaurants", page_model)
     @documented(ns, 400)
     def get(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
-from app.api.docs import body, documented, order_models
+from app.api.docs import body, documented, order_models, page_params, status_filter
 from app.api.orders_query import get_order, idempotency_key, list_orders
 from app.api.schemas import CancelIn, PlaceOrderIn
 from app.api.validation import parse
@@ -28,12 +28,21 @@ class Orders(Resource):
             "Idempotency-Key": {
                 "in": "header",
                 "type": "string",
+                "minLength": 1,
+                "maxLength": 120,
+                # printable ASCII; HTTP drops surrounding spaces, so none at the ends
+                "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$",
                 "description": "same key and body within 24h: the same order, no second one",
             }
         },
     )
     @ns.expect(body(ns, PlaceOrderIn))
-    @ns.response(202, "order accepted for processing (status PLACED)", order_model)
+    @ns.response(
+        202,
+        "order accepted for processing (status PLACED)",
+        order_model,
+        headers={"Location": "/api/v1/orders/{id}"},
+    )
     @documented(ns, 400, 401, 403, 409, 413)
     @requires(Role.CUSTOMER)
     def post(self):
@@ -49,7 +58,7 @@ class Orders(Resource):
 
     @ns.doc(
         security="Bearer",
-        params={"status": "filter by status", "limit": "1-100", "cursor": "from next_cursor"},
+        params=page_params(status=status_filter()),
     )
     @ns.response(200, "the caller's orders, newest first", page_model)
     @documented(ns, 400, 401, 403)
@@ -72,10 +81,10 @@ class OneOrder(Resource):
 
 @ns.route(f"/{ORDER_ID}/cancel")
 class CancelOrder(Resource):
-    @ns.doc(security="Bearer")
+    @ns.doc(security="Bearer", params={"payload": {"in": "body", "required": False}})
     @ns.expect(body(ns, CancelIn))
     @ns.response(202, "cancelled; stock released and payment voided", order_model)
-    @documented(ns, 400, 401, 403, 404, 409)
+    @documented(ns, 400, 401, 403, 404, 409, 413)
     @requires(Role.CUSTOMER)
     def post(self, order_id: int):
         """Cancel an order that is not yet confirmed."""

@@ -8,7 +8,7 @@ from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select, update
 
 from app.api.catalog import restaurant_model, restaurant_view
-from app.api.docs import body, documented, order_models
+from app.api.docs import body, documented, order_models, page_params, status_filter
 from app.api.orders_query import get_order, list_orders
 from app.api.schemas import AckIn, MenuItemIn, MenuItemPatch, RejectIn, RestaurantPatch, StatusIn
 from app.api.validation import parse
@@ -64,7 +64,7 @@ def menu_view(m: MenuItem) -> dict:
 
 @ns.route("/orders")
 class RestaurantOrders(Resource):
-    @ns.doc(security="Bearer", params={"status": "filter", "limit": "1-100", "cursor": "page"})
+    @ns.doc(security="Bearer", params=page_params(status=status_filter()))
     @ns.response(200, "this restaurant's orders, newest first", page_model)
     @documented(ns, 400, 401, 403)
     @requires(Role.RESTAURANT)
@@ -101,7 +101,7 @@ class Reject(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, RejectIn))
     @ns.response(202, "rejected; stock released, payment voided", order_model)
-    @documented(ns, 400, 401, 403, 404, 409)
+    @documented(ns, 400, 401, 403, 404, 409, 413)
     @requires(Role.RESTAURANT)
     def post(self, order_id: int):
         """Reject an order awaiting acceptance."""
@@ -115,7 +115,7 @@ class Progress(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, StatusIn))
     @ns.response(202, "moved to the next kitchen step", order_model)
-    @documented(ns, 400, 401, 403, 404, 409)
+    @documented(ns, 400, 401, 403, 404, 409, 413)
     @requires(Role.RESTAURANT)
     def post(self, order_id: int):
         """Move a confirmed order one step: PREPARING, READY, DISPATCHED, DELIVERED."""
@@ -142,7 +142,7 @@ class Menu(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, MenuItemIn))
     @ns.response(201, "created", menu_item_model)
-    @documented(ns, 400, 401, 403)
+    @documented(ns, 400, 401, 403, 413)
     @requires(Role.RESTAURANT)
     def post(self):
         """Add a menu item."""
@@ -159,7 +159,7 @@ class MenuEntry(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, MenuItemPatch))
     @ns.response(200, "updated", menu_item_model)
-    @documented(ns, 400, 401, 403, 404)
+    @documented(ns, 400, 401, 403, 404, 413)
     @requires(Role.RESTAURANT)
     def patch(self, item_id: int):
         """Change a menu item's name, price, stock or availability."""
@@ -183,7 +183,7 @@ class OwnRestaurant(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, RestaurantPatch))
     @ns.response(200, "updated", restaurant_model)
-    @documented(ns, 400, 401, 403)
+    @documented(ns, 400, 401, 403, 413)
     @requires(Role.RESTAURANT)
     def patch(self):
         """Open or close the restaurant; set its time to accept (acceptance_seconds)."""
@@ -232,7 +232,7 @@ class FeedAck(Resource):
     @ns.doc(security="Bearer")
     @ns.expect(body(ns, AckIn))
     @ns.response(204, "acknowledged (unknown or foreign ids are ignored)")
-    @documented(ns, 400, 401, 403)
+    @documented(ns, 400, 401, 403, 413)
     @requires(Role.RESTAURANT)
     def post(self):
         """Acknowledge events so they leave the feed."""

@@ -1,0 +1,118 @@
+"""Schemathesis hooks for the fuzz run, loaded through ``SCHEMATHESIS_HOOKS`` (see fuzz.py).
+
+Two endpoints need care, or the fuzzer would sabotage the run and the suites after it:
+
+- ``POST /auth/login``: every failed login counts against the client address, and all tests
+  come from 127.0.0.1, where 100 failures in 15 minutes lock every login out. So the e-mail of
+  each schema-valid body is replaced by one throwaway address: its wrong guesses lock that
+  account after 10 failures, and a locked account's attempts are answered 429 without being
+  counted again. The password, and every invalid body, is still the fuzzer's own.
+- ``POST /auth/logout`` with the run's token would end the session every other request
+  uses; it gets a token of a fresh session of another account instead.
+
+And to reach past "not found", half the generated ids (the even ones, of the valid ones)
+are swapped for ids of the run's real objects (COMANDA_FUZZ_IDS): its restaurant, menu
+items and orders, so bodies are fuzzed against objects in every state.
+
+The token goes on through auth providers rather than a fixed header, so the checks that
+drop or spoil it (``ignored_auth``, ``missing_required_header``) really send none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import requests
+import schemathesis
+from hypothesis.internal import lambda_sources
+
+# CPython 3.11.7's ast.parse can raise SystemError ("AST constructor recursion depth
+# mismatch", a CPython bug fixed in later 3.11 releases) when called deep in a stack, which
+# hypothesis does to describe a lambda for a repr. The description is cosmetic, so such a
+# failure gives a generic one instead of aborting the operation's tests.
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _lambda_description(f, *args, **kwargs):
+    try:
+        return _describe_lambda(f, *args, **kwargs)
+    except SystemError:
+        return "lambda: <unknown>"
+
+
+lambda_sources._lambda_description = _lambda_description
+
+LOGIN_EMAIL = os.environ.get("COMANDA_FUZZ_LOGIN_EMAIL", "login-fuzz@security.comanda.test")
+IDS: dict[str, list[int]] = json.loads(os.environ.get("COMANDA_FUZZ_IDS") or "{}")
+MAX_ID = 2**31 - 1
+
+
+def _real(name: str, value: object) -> object:
+    known = IDS.get(name)
+    if known and type(value) is int and 0 <= value <= MAX_ID and value % 2 == 0:
+        return known[value // 2 % len(known)]
+    return value
+
+
+def _fresh_token() -> str:
+    resp = requests.post(
+        f"{os.environ['COMANDA_URL']}/api/v1/auth/login",
+        json={
+            "email": os.environ["COMANDA_FUZZ_LOGOUT_EMAIL"],
+            "password": os.environ["COMANDA_FUZZ_LOGOUT_PASSWORD"],
+        },
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
+class _Bearer:
+    def set(self, case, data, ctx):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+# The first provider that returns a token wins; without COMANDA_FUZZ_TOKEN (the anonymous
+# run) neither does. No caching and no re-login on 401: a 401 is an answer to check.
+@schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path="/auth/logout")
+class FreshSession(_Bearer):
+    def get(self, case, ctx):
+        return _fresh_token() if os.environ.get("COMANDA_FUZZ_TOKEN") else None
+
+
+@schemathesis.auth(refresh_interval=None, retry_on=[])
+class RunToken(_Bearer):
+    def get(self, case, ctx):
+        return os.environ.get("COMANDA_FUZZ_TOKEN") or None
+
+
+@schemathesis.hook
+def map_path_parameters(context, path_parameters):
+    if not isinstance(path_parameters, dict):
+        return path_parameters
+    return {name: _real(name, value) for name, value in path_parameters.items()}
+
+
+@schemathesis.hook("map_body")
+def real_ids_in_orders(context, body):
+    if context.operation.path == "/orders" and isinstance(body, dict):
+        body = dict(body)
+        if "restaurant_id" in body:
+            body["restaurant_id"] = _real("restaurant_id", body["restaurant_id"])
+        if isinstance(body.get("items"), list):
+            body["items"] = [
+                {**line, "menu_item_id": _real("item_id", line.get("menu_item_id"))}
+                if isinstance(line, dict) and "menu_item_id" in line
+                else line
+                for line in body["items"]
+            ]
+    return body
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if case.operation.path == "/auth/login" and isinstance(case.body, dict):
+        email = case.body.get("email")
+        if isinstance(email, str) and len(email) <= 254:  # only where the e-mail is valid
+            case.body["email"] = LOGIN_EMAIL
