@@ -20,8 +20,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.ops import ops
     from app.api.tracing import register_tracing
     from app.logs import setup_logging
+    from roles.passwords import prepare
 
     setup_logging("api")
+    prepare()
     flask_app = Flask(__name__)
     flask_app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,

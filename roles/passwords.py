@@ -15,12 +15,22 @@ def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), salt).decode()
 
 
+def prepare() -> None:
+    """Make the dummy hash up front (create_app): made on first use, it cost the first login
+    for an unknown e-mail an extra bcrypt round, which told that e-mail apart."""
+    _dummy()
+
+
+def _dummy() -> bytes:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-real-password").encode()
+    return _dummy_hash
+
+
 def verify_password(password: str, hashed: str | None) -> bool:
     """Constant work whether or not the account exists (hashed=None checks a dummy)."""
-    global _dummy_hash
     if hashed is None:
-        if _dummy_hash is None:
-            _dummy_hash = hash_password("not-a-real-password").encode()
-        bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], _dummy_hash)
+        bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], _dummy())
         return False
     return bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], hashed.encode())

@@ -109,6 +109,8 @@ def world(make_restaurant, make_customer, as_admin) -> World:  # noqa: F811
 def inproc():
     """``inproc(**settings)`` -> a Flask test client of a second API instance on the stack's
     database. ``client.post(..., environ_base={"REMOTE_ADDR": ...})`` picks the address."""
+    from roles import passwords
+
     before = get_settings()
     root = logging.getLogger()
     handlers = list(root.handlers)
@@ -116,10 +118,12 @@ def inproc():
     def make(**changes):
         from app import create_app
 
+        passwords._dummy_hash = None  # made again at these settings' bcrypt cost
         app = create_app(Settings.from_env().with_(**changes))
         root.handlers[:] = handlers  # create_app sets up the service's logging
         return app.test_client()
 
     yield make
     use_settings(before)
+    passwords._dummy_hash = None
     dispose_all()
