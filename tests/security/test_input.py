@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .conftest import assert_error
 
@@ -304,3 +305,39 @@ def test_out_of_range_or_malformed_path_ids_are_json_404(world, path):
 def test_an_oversized_idempotency_key_is_400(world):
     resp = world.a.post("orders", json=order(), headers={"Idempotency-Key": "k" * 121})
     assert_error(resp, 400)
+
+
+# ------------------------------------------------------------------------------ when it breaks
+
+
+@pytest.mark.parametrize(
+    "exc,status",
+    [
+        (RuntimeError('Traceback (most recent call last): File "app/x.py"'), 500),
+        (KeyError("password_hash"), 500),
+        (
+            ProgrammingError("SELECT password_hash FROM users", {}, Exception("psycopg: boom")),
+            500,
+        ),
+        (OperationalError("SELECT 1", {}, Exception("postgres is down at 127.0.0.1")), 503),
+    ],
+    ids=["runtime", "key", "sql-bug", "database-down"],
+)
+def test_an_unexpected_error_is_answered_without_any_detail(inproc, exc, status):
+    """What a client sees when the code itself fails: the one shape, nothing from inside."""
+    client = inproc()
+
+    def explode():
+        raise exc
+
+    client.application.add_url_rule("/api/v1/explode", "explode", explode)
+    resp = client.get("/api/v1/explode")
+    assert resp.status_code == status
+    assert (
+        resp.get_json()
+        == {
+            500: {"message": "internal error"},
+            503: {"message": "service temporarily unavailable"},
+        }[status]
+    )
+    assert resp.headers["Content-Type"] == "application/json"
