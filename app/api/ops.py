@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,7 @@ from app.models import Order, OutboxEvent, RestaurantEvent, utcnow
 from app.settings import get_settings
 from events.kafka import ping as kafka_ping
 
+log = logging.getLogger("comanda.api")
 ops = Blueprint("ops", __name__)
 _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
 
@@ -42,7 +44,9 @@ def readyz():
             future.result(timeout=6)
             results[name] = "ok"
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-            results[name] = f"down: {type(exc).__name__}"
+            # The reason goes to the log: exception names would tell clients the libraries.
+            log.warning("readyz: %s down: %s", name, type(exc).__name__)
+            results[name] = "down"
             down.append(name)
     body = {"status": "ready" if not down else "unavailable", "checks": results}
     if down:

@@ -341,3 +341,22 @@ def test_an_unexpected_error_is_answered_without_any_detail(inproc, exc, status)
         }[status]
     )
     assert resp.headers["Content-Type"] == "application/json"
+
+
+def test_readyz_names_what_is_down_but_not_why(inproc, monkeypatch):
+    from app.api import ops
+
+    class NoBrokersAvailable(Exception):  # what kafka-python raises
+        pass
+
+    def kafka_down():
+        raise NoBrokersAvailable("kafka at 127.0.0.1:59092")
+
+    monkeypatch.setitem(ops.CHECKS, "kafka", kafka_down)
+    monkeypatch.setitem(ops.CHECKS, "database", lambda: None)
+    monkeypatch.setitem(ops.CHECKS, "rabbitmq", lambda: None)
+    resp = inproc().get("/readyz")
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    body = resp.get_json()
+    assert body["checks"] == {"database": "ok", "kafka": "down", "rabbitmq": "ok"}
+    assert "kafka" in body["message"] and "NoBrokers" not in resp.get_data(as_text=True)
