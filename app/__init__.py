@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     flask_app = Flask(__name__)
     flask_app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        ERROR_404_HELP=False,
+        RESTX_ERROR_404_HELP=False,
         RESTX_MASK_SWAGGER=False,
         JSON_SORT_KEYS=False,
     )
