@@ -101,11 +101,12 @@ class Faults:
     ) -> None:
         self.stack, self.probe, self.ledger, self.plan = stack, probe, ledger, plan
         self.rng = random.Random(seed * 31 + 7)
-        self.outage, self.gap, self.limit = outage, gap, recovery_limit
+        self.downtime, self.gap, self.limit = outage, gap, recovery_limit
         self.compound = compound  # chance of also killing an app process during an outage
         self.log = log
         self.done: list[Fault] = []
         self.stop = threading.Event()
+        self.outage = threading.Event()  # a service is down on purpose right now
         self.first_done = threading.Event()
         self.midway_at: float | None = None  # monotonic time after which ``midway`` runs
         self.thread: threading.Thread | None = None
@@ -234,7 +235,7 @@ class Faults:
         return True
 
     def restart_service(self, kind: str, name: str) -> bool:
-        fault = Fault(kind, outage=round(self.rng.uniform(*self.outage), 1))
+        fault = Fault(kind, outage=round(self.rng.uniform(*self.downtime), 1))
         fault.started = time.time()
         ok, out = self.stack.service("stop", name)
         if not ok:
@@ -248,7 +249,7 @@ class Faults:
         pid = self.service_pid(name)
         if pid is None:
             return False
-        fault = Fault(kind, outage=round(self.rng.uniform(*self.outage), 1))
+        fault = Fault(kind, outage=round(self.rng.uniform(*self.downtime), 1))
         fault.started = time.time()
         self.stack.kill(pid, signal.SIGKILL)
         fault.detail = f"(pid {pid})"
@@ -270,7 +271,7 @@ class Faults:
         pid = self.stack.broker_pid(node)
         if pid is None:
             return False
-        fault = Fault(kind, outage=round(self.rng.uniform(*self.outage), 1))
+        fault = Fault(kind, outage=round(self.rng.uniform(*self.downtime), 1))
         fault.started = time.time()
         self.stack.kill(pid, signal.SIGKILL)
         fault.detail = f"(kafka-{node}, pid {pid})"
@@ -287,6 +288,7 @@ class Faults:
 
     def during_outage(self, fault: Fault) -> None:
         """Sit out the outage; sometimes kill an app process meanwhile (a compound fault)."""
+        self.outage.set()
         end = time.monotonic() + fault.outage
         if self.compound and self.rng.random() < self.compound:
             time.sleep(self.rng.uniform(0, fault.outage / 2))
@@ -300,6 +302,7 @@ class Faults:
     def restore(self, fault: Fault, name: str) -> None:
         fault.lifted = time.time()
         ok, out = self.stack.service("start", name)
+        self.outage.clear()
         if not ok:
             fault.ok = False
             fault.detail += f" start failed: {out[-400:]}"
@@ -336,20 +339,22 @@ class Faults:
         mark = fault.lifted
         marks: dict[int, int] | None = None
         deadline = time.monotonic() + self.limit
+        waiting = ""
         while time.monotonic() < deadline:
             if marks is None:
                 marks = self.probe.end_offsets()  # where the topic was once Kafka answered
-            if (
-                (extra is None or extra())
-                and self.stack.ready()
-                and self.stack.all_running()
-                and self.probe.unpublished_before(mark) == 0
-                and self.probe.placed_before(mark) == 0
-                and marks is not None
-                and self.probe.consumed_up_to(marks)
-            ):
+            conditions = (
+                ("the process to be replaced", lambda: extra is None or extra()),
+                ("/readyz 200", self.stack.ready),
+                ("every program RUNNING", self.stack.all_running),
+                ("the outbox backlog", lambda: self.probe.unpublished_before(mark) == 0),
+                ("the PLACED backlog", lambda: self.probe.placed_before(mark) == 0),
+                ("the consumer groups", lambda m=marks: bool(m and self.probe.consumed_up_to(m))),
+            )
+            waiting = next((name for name, ok in conditions if not ok()), "")
+            if not waiting:
                 fault.recovered = time.time()
                 return
             time.sleep(1)
         fault.ok = False
-        fault.detail += f" not recovered within {self.limit:.0f}s"
+        fault.detail += f" not recovered within {self.limit:.0f}s (still waiting for {waiting})"

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
 from tests.chaos.api import Problems
 from tests.chaos.faults import Fault
 from tests.chaos.kafka_io import DLQ, GROUPS, ORDERS, Kafka, Record
@@ -105,15 +109,30 @@ class World:
 
 
 def load(probe: Probe, ledger: Ledger, start: dict[str, dict[int, int]]) -> World:
+    """Read PostgreSQL in one REPEATABLE READ transaction (one consistent snapshot even if
+    something still moves), then Kafka from the run's start offsets to their end."""
+    for _ in range(30):
+        try:
+            with probe.engine.connect() as conn:
+                conn.exec_driver_sql("set transaction isolation level repeatable read")
+                world = _load(conn, probe, ledger)
+                conn.rollback()
+            break
+        except OperationalError:
+            time.sleep(2)
+    else:
+        raise RuntimeError("PostgreSQL does not answer: cannot check the invariants")
+    kafka = probe.kafka
+    world.kafka_orders = kafka.read(ORDERS, start[ORDERS], kafka.end_offsets(ORDERS))
+    world.kafka_dlq = kafka.read(DLQ, start[DLQ], kafka.end_offsets(DLQ))
+    return world
+
+
+def _load(conn: Connection, probe: Probe, ledger: Ledger) -> World:
     customers = probe.customers
 
     def q(sql: str, **params: Any) -> list[Any]:
-        for _ in range(60):
-            found = probe.rows(sql, **params)
-            if found is not None:
-                return found
-            time.sleep(2)
-        raise RuntimeError(f"PostgreSQL does not answer: {sql[:60]}")
+        return list(conn.execute(text(sql), params))
 
     orders = {
         r.id: r._asdict()
@@ -182,12 +201,9 @@ def load(probe: Probe, ledger: Ledger, start: dict[str, dict[int, int]]) -> Worl
         r.order_id: r.status
         for r in q("select order_id, status from proj_orders where order_id = any(:i)", i=ids)
     }
-    kafka = probe.kafka
-    kafka_orders = kafka.read(ORDERS, start[ORDERS], kafka.end_offsets(ORDERS))
-    kafka_dlq = kafka.read(DLQ, start[DLQ], kafka.end_offsets(DLQ))
     return World(
         time.time(), orders, items, payments, charges, timeline, outbox, idem, menu,
-        feed, projected, proj_orders, kafka_orders, kafka_dlq,
+        feed, projected, proj_orders, [], [],
     )  # fmt: skip
 
 

@@ -109,6 +109,10 @@ def render(s: Summary) -> str:
         f" unresolved {o.get('unresolved', 0)} | answered only after a retry"
         f" with the same key {o.get('retried_same_key', 0)}"
     )
+    out.append(
+        f"  {o.get('accepted', 0) / max(1.0, s.traffic_seconds):.1f} orders/s accepted; placing"
+        f" held {o.get('held_seconds', 0)}s while the PLACED backlog was over its cap"
+    )
     out += table(("final status", "orders"), sorted(s.final.items(), key=lambda kv: -kv[1]), "lr")
     out += ["", "Invariants"]
     out += table(

@@ -38,6 +38,8 @@ class RunConfig:
     customers: int = 16
     restaurants: int = 6
     clients: int = 4  # concurrent customer threads
+    rate: float | None = 6.0  # orders per second offered (None: orders / minutes, +15%)
+    backlog_cap: int = 150  # outside outages, hold placing while more orders are PLACED
     acceptance: tuple[int, ...] = (20, 30, 45, 60)  # restaurants' acceptance_seconds
     outage: tuple[float, float] = (5.0, 25.0)  # how long a stopped service stays down
     gap: tuple[float, float] = (3.0, 10.0)  # pause between two faults
@@ -52,14 +54,15 @@ class RunConfig:
         """About 2 minutes and a few hundred orders: part of `make test`."""
         base = cls(
             minutes=1.5, orders=300, short=True, customers=6, restaurants=3, clients=3,
+            rate=None, backlog_cap=120,
             acceptance=(12, 16, 20), outage=(3.0, 6.0), gap=(0.5, 1.5), compound=0.0,
             recovery_limit=120.0, settle_limit=150.0, max_minutes=4.0,
         )  # fmt: skip
         return replace(base, **overrides)
 
     @property
-    def rate(self) -> float:
-        return self.orders / (self.minutes * 60) * 1.15
+    def per_second(self) -> float:
+        return self.rate or self.orders / (self.minutes * 60) * 1.15
 
     @property
     def cap_seconds(self) -> float:
@@ -106,7 +109,7 @@ def run(cfg: RunConfig) -> Result:
     ledger, problems = Ledger(), Problems()
     probe = Probe(stack, ledger)
     start = {ORDERS: probe.kafka.end_offsets(ORDERS), DLQ: probe.kafka.end_offsets(DLQ)}
-    traffic = Traffic(stack.api_url, ledger, problems, run_id, cfg.seed, cfg.rate, log=log)
+    traffic = Traffic(stack.api_url, ledger, problems, run_id, cfg.seed, cfg.per_second, log=log)
     traffic.setup(cfg.restaurants, cfg.customers, cfg.acceptance)
     log(
         f"set up {len(traffic.tenants)} restaurants (acceptance {cfg.acceptance}s),"
@@ -124,11 +127,20 @@ def run(cfg: RunConfig) -> Result:
     t0 = time.monotonic()
     traffic.start(cfg.clients)
     faults.start(midway_at=t0 + cfg.minutes * 30 if plan.midway else None)
-    log(f"traffic at {cfg.rate:.1f} orders/s with {cfg.clients} clients; faults: {plan.first}")
-    last = 0.0
+    log(
+        f"traffic at {cfg.per_second:.1f} orders/s with {cfg.clients} clients, held while more"
+        f" than {cfg.backlog_cap} orders are PLACED outside outages; faults: {plan.first}"
+    )
+    last = backlog_at = 0.0
+    backlog: int | None = 0
     while True:
         elapsed = time.monotonic() - t0
         accepted = ledger.accepted_count()
+        if elapsed - backlog_at >= 2:  # backpressure: the stack's pace, not a fixed rate
+            backlog, backlog_at = probe.placed_before(time.time()), elapsed
+            hold = backlog is not None and backlog > cfg.backlog_cap and not faults.outage.is_set()
+            if hold != traffic.bucket.hold.is_set():
+                (traffic.bucket.hold.set if hold else traffic.bucket.hold.clear)()
         if (
             elapsed >= cfg.minutes * 60 and accepted >= cfg.orders and faults.mandatory_done()
         ) or elapsed >= cfg.cap_seconds:
@@ -137,12 +149,14 @@ def run(cfg: RunConfig) -> Result:
             counts = ledger.counts()
             log(
                 f"{accepted} accepted, {counts.get('refused', 0)} refused,"
-                f" {len(faults.done)} faults so far"
+                f" {len(faults.done)} faults so far, {backlog} PLACED"
+                + (" (holding)" if traffic.bucket.hold.is_set() else "")
             )
             last = elapsed
         time.sleep(1)
     traffic_seconds = time.monotonic() - t0
     traffic.stop_placing.set()
+    traffic.bucket.hold.clear()
     log(f"traffic stops after {traffic_seconds:.0f}s; finishing the fault in progress")
     faults.join()
     if not stack.wait_ready(60):
@@ -174,6 +188,7 @@ def run(cfg: RunConfig) -> Result:
         "4xx": counts.get("4xx", 0),
         "unresolved": counts.get("unresolved", 0),
         "retried_same_key": sum(1 for a in attempts if a.outcome == ACCEPTED and a.unknown_tries),
+        "held_seconds": round(traffic.bucket.held / max(1, cfg.clients)),
     }
     targets = []
     if traffic_seconds < cfg.minutes * 60:

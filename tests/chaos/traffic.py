@@ -47,14 +47,22 @@ class Tenant:
 
 
 class Bucket:
-    """A token bucket shared by the customer threads: the order rate."""
+    """A token bucket shared by the customer threads: the order rate. While ``hold`` is set
+    (the pipeline's backlog is over its cap outside an outage) nobody places."""
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second
         self.next = time.monotonic()
         self.lock = threading.Lock()
+        self.hold = threading.Event()
+        self.held = 0.0  # seconds spent holding, for the report
 
     def take(self, timeout: float) -> bool:
+        if self.hold.is_set():
+            time.sleep(timeout)
+            with self.lock:
+                self.held += timeout
+            return False
         with self.lock:
             now = time.monotonic()
             self.next = max(self.next, now - 2 * self.interval)  # no burst after a stall
