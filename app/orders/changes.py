@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.lifecycle import Reason, Status, transition
@@ -42,16 +42,17 @@ TIMELINE_NAME: dict[Status, str] = {
 
 
 def lock_order(session: Session, order_id: int, **scope: int) -> Order:
-    """Load an order FOR UPDATE, scoped in the query (customer_id / restaurant_id)."""
-    query = (
-        select(Order)
-        .options(joinedload(Order.items), joinedload(Order.payment))  # one round trip
-        .where(Order.id == order_id)
-        .with_for_update(of=Order)
-    )
+    """Load an order FOR UPDATE, scoped in the query (customer_id / restaurant_id).
+
+    The lock statement reads the orders row alone. Its lines and payment are loaded by
+    separate statements once the lock is held: under READ COMMITTED, a FOR UPDATE that
+    waited re-reads only the row it locked, so rows joined into the same statement could
+    predate the transaction it waited for (e.g. lines still unreserved after a reserve).
+    """
+    query = select(Order).where(Order.id == order_id).with_for_update()
     for column, value in scope.items():
         query = query.where(getattr(Order, column) == value)
-    order = session.scalars(query).unique().one_or_none()
+    order = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
     if order is None:
         raise NotFound("order not found")
     return order

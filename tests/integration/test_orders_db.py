@@ -246,3 +246,42 @@ def test_acceptance_timeout_cancels_and_releases(shop):
         assert s.get(MenuItem, shop["item"]).stock == 5
     with unit_of_work() as s:
         assert order_id not in commands.expire_unaccepted(s, limit=10_000)
+
+
+def test_a_cancel_that_waited_for_a_reserve_sees_and_releases_its_stock(shop):
+    """Found by the chaos harness: a cancel blocked on the order's row lock while
+    reserve_stock committed must release the stock that reserve took."""
+    import threading
+    import time
+
+    from app.orders import stock
+    from app.orders.changes import lock_order, note
+
+    customer = shop["customers"][11]
+    order_id, _ = place(customer, body(shop, quantity=2))
+    pipeline.validate(order_id)
+    reserved, outcome = threading.Event(), {}
+
+    def reserve_slowly():
+        with unit_of_work() as s:
+            order = lock_order(s, order_id)
+            assert stock.reserve(s, order)
+            order.stage = "stock_reserved"
+            note(s, order, "stock_reserved")
+            reserved.set()
+            time.sleep(0.5)  # the cancel below is now waiting on the row lock
+
+    def cancel():
+        reserved.wait(10)
+        with unit_of_work() as s:
+            order = commands.cancel_order(s, customer, order_id, None)
+            outcome["states"] = [line.stock_state for line in order.items]
+
+    threads = [threading.Thread(target=reserve_slowly), threading.Thread(target=cancel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcome["states"] == ["released"]
+    with read_only() as s:
+        assert s.get(MenuItem, shop["item"]).stock == 5
