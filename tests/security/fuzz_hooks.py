@@ -55,13 +55,18 @@ def _real(name: str, value: object) -> object:
     return value
 
 
-def _fresh_token() -> str:
+# Who this run is (none for the anonymous one), and the account logout spends sessions of.
+CALLER = (os.environ.get("COMANDA_FUZZ_EMAIL"), os.environ.get("COMANDA_FUZZ_PASSWORD"))
+LOGOUT = (
+    os.environ.get("COMANDA_FUZZ_LOGOUT_EMAIL"),
+    os.environ.get("COMANDA_FUZZ_LOGOUT_PASSWORD"),
+)
+
+
+def _token(email: str, password: str) -> str:
     resp = requests.post(
         f"{os.environ['COMANDA_URL']}/api/v1/auth/login",
-        json={
-            "email": os.environ["COMANDA_FUZZ_LOGOUT_EMAIL"],
-            "password": os.environ["COMANDA_FUZZ_LOGOUT_PASSWORD"],
-        },
+        json={"email": email, "password": password},
         timeout=30,
     )
     resp.raise_for_status()
@@ -73,18 +78,19 @@ class _Bearer:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
-# The first provider that returns a token wins; without COMANDA_FUZZ_TOKEN (the anonymous
-# run) neither does. No caching and no re-login on 401: a 401 is an answer to check.
+# The first provider that returns a token wins; in the anonymous run neither does. The
+# caller logs in again every 10 minutes (tokens live 15), never on a 401: a 401 is an
+# answer to check.
 @schemathesis.auth(refresh_interval=None, retry_on=[]).apply_to(path="/auth/logout")
 class FreshSession(_Bearer):
     def get(self, case, ctx):
-        return _fresh_token() if os.environ.get("COMANDA_FUZZ_TOKEN") else None
+        return _token(*LOGOUT) if CALLER[0] else None
 
 
-@schemathesis.auth(refresh_interval=None, retry_on=[])
-class RunToken(_Bearer):
+@schemathesis.auth(refresh_interval=600, retry_on=[])
+class CallerToken(_Bearer):
     def get(self, case, ctx):
-        return os.environ.get("COMANDA_FUZZ_TOKEN") or None
+        return _token(*CALLER) if CALLER[0] else None
 
 
 @schemathesis.hook
