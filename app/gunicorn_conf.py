@@ -13,6 +13,10 @@ bind = f"127.0.0.1:{os.environ.get('COMANDA_API_PORT', '8000')}"
 workers = int(os.environ.get("COMANDA_API_WORKERS", "2"))
 threads = int(os.environ.get("COMANDA_API_THREADS", "4"))
 worker_class = "gthread"
+# Load the app once in the master before the socket is bound: a restart then refuses
+# connections for a moment (clients retry) instead of queueing them behind booting workers.
+# Safe because create_app() opens no connections; engines are made on first use.
+preload_app = True
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
