@@ -46,7 +46,7 @@ class RunConfig:
     compound: float = 0.3  # chance of killing an app process during a service outage
     recovery_limit: float = 180.0
     settle_limit: float = 300.0
-    max_minutes: float | None = None  # hard stop for the traffic (default 2.5 x minutes)
+    max_minutes: float | None = None  # hard stop for the traffic (default 3 x minutes)
     report: Path | None = None
 
     @classmethod
@@ -66,7 +66,7 @@ class RunConfig:
 
     @property
     def cap_seconds(self) -> float:
-        return 60 * (self.max_minutes or self.minutes * 2.5)
+        return 60 * (self.max_minutes or self.minutes * 3)
 
 
 @dataclass
