@@ -39,7 +39,7 @@ class RunConfig:
     restaurants: int = 6
     clients: int = 4  # concurrent customer threads
     rate: float | None = 6.0  # orders per second offered (None: orders / minutes, +15%)
-    backlog_cap: int = 150  # outside outages, hold placing while more orders are PLACED
+    backlog_cap: int = 60  # outside outages, hold placing while more orders are PLACED
     acceptance: tuple[int, ...] = (20, 30, 45, 60)  # restaurants' acceptance_seconds
     outage: tuple[float, float] = (5.0, 25.0)  # how long a stopped service stays down
     gap: tuple[float, float] = (3.0, 10.0)  # pause between two faults
