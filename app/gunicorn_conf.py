@@ -5,7 +5,9 @@ writes a ``Server: gunicorn`` line; a JSON API has no reason to name its server,
 that one line is dropped.
 """
 
+import ctypes
 import os
+import signal
 
 from gunicorn.http import wsgi
 
@@ -32,3 +34,17 @@ def _without_server(self):
 
 
 wsgi.Response.default_headers = _without_server
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def post_fork(server, worker):
+    """Workers die with their master. A master killed with -9 otherwise leaves its workers
+    holding the listening socket for their graceful period: new connections queue there
+    unserved (clients hang) and the restarted master cannot bind. Dying at once resets
+    those connections, so clients retry (with their Idempotency-Key) against the new one."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != server.pid:  # the master died before the line above ran
+        os._exit(1)
