@@ -12,8 +12,12 @@ from seeds.demo import ADMIN, CUSTOMERS, RESTAURANTS
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m seeds", description=__doc__)
-    parser.add_argument("--orders", type=int, default=0,
-                        help="place N random orders through the API (restaurants act on them)")
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=0,
+        help="place N random orders through the API (restaurants act on them)",
+    )
     parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--seed", type=int, default=None, help="random seed for --orders")
     args = parser.parse_args()

@@ -25,12 +25,20 @@ def progress(done: int, total: int, label: str) -> None:
         sys.stdout.write("\n")
 
 
-def _user(session, email: str, password: str, name: str, role: Role,
-          restaurant_id: int | None = None) -> bool:
+def _user(
+    session, email: str, password: str, name: str, role: Role, restaurant_id: int | None = None
+) -> bool:
     if session.scalars(select(User).where(User.email == email)).first() is not None:
         return False
-    session.add(User(email=email, password_hash=hash_password(password), name=name, role=role,
-                     restaurant_id=restaurant_id))
+    session.add(
+        User(
+            email=email,
+            password_hash=hash_password(password),
+            name=name,
+            role=role,
+            restaurant_id=restaurant_id,
+        )
+    )
     return True
 
 
@@ -40,8 +48,10 @@ def load_demo() -> int:
     if not settings.seed_default_passwords:
         password = os.environ.get("COMANDA_ADMIN_PASSWORD")
         if not password or len(password) < 12:
-            raise AppError("set COMANDA_ADMIN_PASSWORD (12+ characters): default passwords "
-                           "are not seeded in production")
+            raise AppError(
+                "set COMANDA_ADMIN_PASSWORD (12+ characters): default passwords "
+                "are not seeded in production"
+            )
         with unit_of_work() as session:
             added = _user(session, ADMIN[0], password, ADMIN[2], Role.ADMIN)
         print("  admin account", "created" if added else "already present")
@@ -58,13 +68,24 @@ def load_demo() -> int:
                 select(Restaurant).where(Restaurant.name == spec["name"])
             ).first()
             if restaurant is None:
-                restaurant = Restaurant(name=spec["name"], cuisine=spec["cuisine"], is_open=True,
-                                        acceptance_seconds=settings.acceptance_seconds)
+                restaurant = Restaurant(
+                    name=spec["name"],
+                    cuisine=spec["cuisine"],
+                    is_open=True,
+                    acceptance_seconds=settings.acceptance_seconds,
+                )
                 session.add(restaurant)
                 session.flush()
                 for name, price, stock in spec["menu"]:
-                    session.add(MenuItem(restaurant_id=restaurant.id, name=name,
-                                         price_cents=price, stock=stock, available=True))
+                    session.add(
+                        MenuItem(
+                            restaurant_id=restaurant.id,
+                            name=name,
+                            price_cents=price,
+                            stock=stock,
+                            available=True,
+                        )
+                    )
                 added += 1 + len(spec["menu"])
             added += _user(session, *spec["user"], Role.RESTAURANT, restaurant.id)
         done += 1

@@ -17,8 +17,11 @@ TOKENS = ["tok_ok"] * 8 + ["tok_flaky", "tok_decline"]
 class Client:
     def __init__(self, base: str, email: str, password: str):
         self.base, self.http = base.rstrip("/"), requests.Session()
-        reply = self.http.post(f"{self.base}/api/v1/auth/login",
-                               json={"email": email, "password": password}, timeout=10)
+        reply = self.http.post(
+            f"{self.base}/api/v1/auth/login",
+            json={"email": email, "password": password},
+            timeout=10,
+        )
         reply.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
 
@@ -35,13 +38,20 @@ def place_orders(base: str, count: int, seed: int | None = None) -> dict[str, in
     placed = []
     for n in range(1, count + 1):
         kitchen = rng.choice(kitchens)
-        items = [{"menu_item_id": rng.choice(menus[kitchen]), "quantity": rng.randint(1, 3)}
-                 for _ in range(rng.randint(1, 3))]
-        reply = rng.choice(customers).call("POST", "/orders", json={
-            "restaurant_id": restaurant_of[kitchen], "items": items,
-            "delivery_address": "Rua de Exemplo, 100",
-            "payment": {"method": "card", "token": rng.choice(TOKENS)},
-        })
+        items = [
+            {"menu_item_id": rng.choice(menus[kitchen]), "quantity": rng.randint(1, 3)}
+            for _ in range(rng.randint(1, 3))
+        ]
+        reply = rng.choice(customers).call(
+            "POST",
+            "/orders",
+            json={
+                "restaurant_id": restaurant_of[kitchen],
+                "items": items,
+                "delivery_address": "Rua de Exemplo, 100",
+                "payment": {"method": "card", "token": rng.choice(TOKENS)},
+            },
+        )
         reply.raise_for_status()
         placed.append((kitchen, reply.json()["id"]))
         progress(n, count, f"order {reply.json()['id']} placed")
@@ -61,11 +71,15 @@ def place_orders(base: str, count: int, seed: int | None = None) -> dict[str, in
                     for step in ("PREPARING", "READY", "DISPATCHED", "DELIVERED")[
                         : rng.randint(0, 4)
                     ]:
-                        kitchen.call("POST", f"/restaurant/orders/{order_id}/status",
-                                     json={"status": step})
+                        kitchen.call(
+                            "POST", f"/restaurant/orders/{order_id}/status", json={"status": step}
+                        )
                 else:
-                    kitchen.call("POST", f"/restaurant/orders/{order_id}/reject",
-                                 json={"reason": "kitchen is full"})
+                    kitchen.call(
+                        "POST",
+                        f"/restaurant/orders/{order_id}/reject",
+                        json={"reason": "kitchen is full"},
+                    )
             final = kitchen.call("GET", f"/restaurant/orders/{order_id}").json()["status"]
             outcome[final] = outcome.get(final, 0) + 1
         pending = still
