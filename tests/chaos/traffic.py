@@ -359,8 +359,8 @@ class Kitchen:
             return
         p = self.t.profile
         for order in reply.body["items"]:
-            if order["id"] in self.plans:
-                continue
+            if order["id"] in self.plans or order["id"] not in self.t.ledger.by_order:
+                continue  # decided already, or its 202 is not in the ledger yet: act later
             roll = self.rng.random()
             decision = (
                 "accept"
