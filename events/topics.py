@@ -17,13 +17,14 @@ from events.kafka import make_admin
 log = logging.getLogger(__name__)
 
 
-def wanted_topics(replication: int = 1) -> list[NewTopic]:
+def wanted_topics(replication: int = 1, dlq_partitions: int = 3) -> list[NewTopic]:
+    """The topics and their settings: used by `python -m events.topics` and `stack up`."""
     s = get_settings()
     min_isr = "2" if replication >= 3 else "1"
     config = {"retention.ms": "-1", "min.insync.replicas": min_isr}
     return [
         NewTopic(s.orders_topic, s.orders_partitions, replication, topic_configs=config),
-        NewTopic(s.dlq_topic, 3, replication, topic_configs=config),
+        NewTopic(s.dlq_topic, dlq_partitions, replication, topic_configs=config),
     ]
 
 

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewPartitions, NewTopic
+from kafka.admin import NewPartitions
 from kafka.errors import TopicAlreadyExistsError
 
 from .config import Config
@@ -221,8 +221,11 @@ def broker_ready(cfg: Config, node: int) -> bool:
 
 
 def ensure_topics(cfg: Config) -> None:
-    rf = min(3, cfg.kafka_brokers)
-    wanted = {"orders": cfg.orders_partitions, "orders.dlq": cfg.dlq_partitions}
+    # The topics' one definition (names, partitions, retention, min ISR) is the app's.
+    from events.topics import wanted_topics
+
+    specs = {t.name: t for t in wanted_topics(min(3, cfg.kafka_brokers), cfg.dlq_partitions)}
+    wanted = {name: t.num_partitions for name, t in specs.items()}
     admin = _admin(cfg.kafka_bootstrap)
     try:
         present = [t for t in wanted if t in set(admin.list_topics())]
@@ -230,7 +233,7 @@ def ensure_topics(cfg: Config) -> None:
             t.get("name", t.get("topic")): len(t["partitions"])
             for t in (admin.describe_topics(present) if present else [])
         }
-        missing = [NewTopic(t, n, rf) for t, n in wanted.items() if t not in existing]
+        missing = [specs[t] for t in wanted if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing, timeout_ms=30000)
