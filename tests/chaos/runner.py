@@ -56,7 +56,7 @@ class RunConfig:
             minutes=1.5, orders=300, short=True, customers=6, restaurants=3, clients=3,
             rate=None, backlog_cap=120,
             acceptance=(12, 16, 20), outage=(3.0, 6.0), gap=(0.5, 1.5), compound=0.0,
-            recovery_limit=120.0, settle_limit=150.0, max_minutes=4.0,
+            recovery_limit=180.0, settle_limit=180.0, max_minutes=5.0,
         )  # fmt: skip
         return replace(base, **overrides)
 
