@@ -106,9 +106,13 @@ CHAOS_3_ENV := COMANDA_STATE_DIR=$(CURDIR)/.run/chaos-3 COMANDA_KAFKA_BROKERS=3 
 	COMANDA_API_PORT=38080 COMANDA_PG_PORT=38432 COMANDA_KAFKA_PORT=38092 \
 	COMANDA_KAFKA_CONTROLLER_PORT=38093 COMANDA_RABBITMQ_PORT=38672 \
 	COMANDA_RABBITMQ_DIST_PORT=38673 COMANDA_EPMD_PORT=38369
-# Each run starts from wiped data: the topics would otherwise still hold an earlier run's
-# poison and events, which this run's invariants would count as its own.
-CHAOS_RUN = rc=0; export $(1); \
+# Each run starts from wiped data (a clean, repeatable start; the harness itself only ever
+# reads the topics from the offsets they had when it began). One chaos run per stack at a
+# time: two harnesses on one stack kill each other's processes, find each other's poison, and
+# the second one's reset/down would pull the stack from under the first.
+CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
+	exec 9>"$$COMANDA_STATE_DIR/chaos-make.lock"; \
+	flock -n 9 || { echo "chaos: another chaos run is using $$COMANDA_STATE_DIR" >&2; exit 1; }; \
 	$(MAKE) --no-print-directory reset || exit $$?; \
 	$(MAKE) --no-print-directory up || exit $$?; \
 	$(WITH_ENV) $(PY) -m tests.chaos --minutes 10 --orders 5000 --brokers $(2) $(CHAOS_ARGS) \

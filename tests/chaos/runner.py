@@ -3,6 +3,7 @@ wait for quiescence, check the invariants, print the table."""
 
 from __future__ import annotations
 
+import fcntl
 import random
 import sys
 import time
@@ -90,9 +91,32 @@ class Log:
         print(f"[chaos {stamp} +{time.monotonic() - self.t0:6.1f}s] {message}", flush=True)
 
 
+def exclusive(stack: Stack):
+    """Hold ``<state dir>/chaos.lock`` for the run: two harnesses on one stack would kill each
+    other's processes and find each other's poison."""
+    stack.cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(stack.cfg.state_dir / "chaos.lock", "w")  # noqa: SIM115 - held for the run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SystemExit(
+            f"chaos: another chaos run is using the stack at {stack.cfg.state_dir}"
+        ) from None
+    return handle
+
+
 def run(cfg: RunConfig) -> Result:
     log = Log()
     stack = Stack()
+    lock = exclusive(stack)
+    try:
+        return _run(cfg, log, stack)
+    finally:
+        lock.close()
+
+
+def _run(cfg: RunConfig, log: Log, stack: Stack) -> Result:
     if cfg.brokers and stack.brokers != cfg.brokers:
         raise SystemExit(
             f"chaos: asked for {cfg.brokers} broker(s) but the stack has {stack.brokers}"
