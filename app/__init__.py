@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.settings import Settings, get_settings, use_settings
+from app.core.settings import Settings, get_settings, use_settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.hardening import register_hardening
     from app.api.ops import ops
     from app.api.tracing import register_tracing
-    from app.logs import setup_logging
+    from app.core.logs import setup_logging
     from roles.passwords import prepare
 
     setup_logging("api")

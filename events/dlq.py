@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from kafka import TopicPartition
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 from events.kafka import make_consumer, make_producer
 
 

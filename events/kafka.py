@@ -5,7 +5,7 @@ from __future__ import annotations
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 
 def _servers() -> list[str]:

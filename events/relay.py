@@ -16,10 +16,10 @@ import psycopg
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
-from app.db import unit_of_work
-from app.logs import setup_logging
-from app.models import OutboxEvent, utcnow
-from app.settings import get_settings
+from app.core.db import unit_of_work
+from app.core.logs import setup_logging
+from app.core.models import OutboxEvent, utcnow
+from app.core.settings import get_settings
 from events.kafka import make_producer
 from events.shutdown import GracefulExit
 

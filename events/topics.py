@@ -11,7 +11,7 @@ import logging
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 from events.kafka import make_admin
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.models import Base
-from app.settings import get_settings
+from app.core.models import Base
+from app.core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bcrypt
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 MAX_PASSWORD_BYTES = 72
 _dummy_hash: bytes | None = None

@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.errors import Unauthorized
-from app.models import AuthSession, RefreshToken, User, utcnow
-from app.settings import get_settings
+from app.core.errors import Unauthorized
+from app.core.models import AuthSession, RefreshToken, User, utcnow
+from app.core.settings import get_settings
 from roles import throttle
 from roles.passwords import verify_password
 from roles.tokens import issue_access

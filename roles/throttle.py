@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from app.errors import TooManyRequests
-from app.models import LoginFailure, utcnow
-from app.settings import get_settings
+from app.core.errors import TooManyRequests
+from app.core.models import LoginFailure, utcnow
+from app.core.settings import get_settings
 
 
 def _limits() -> tuple[timedelta, int, int]:

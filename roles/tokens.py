@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 ALGORITHMS = ["HS256"]
 REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "role"]

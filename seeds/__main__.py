@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from app.errors import AppError
+from app.core.errors import AppError
 from seeds.demo import ADMIN, CUSTOMERS, RESTAURANTS
 
 

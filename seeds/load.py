@@ -7,10 +7,10 @@ import sys
 
 from sqlalchemy import select
 
-from app.db import unit_of_work
-from app.errors import AppError
-from app.models import MenuItem, Restaurant, User
-from app.settings import get_settings
+from app.core.db import unit_of_work
+from app.core.errors import AppError
+from app.core.models import MenuItem, Restaurant, User
+from app.core.settings import get_settings
 from roles import Role
 from roles.passwords import hash_password
 from seeds.demo import ADMIN, CUSTOMERS, RESTAURANTS

@@ -7,7 +7,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Queue
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 
 def make_celery() -> Celery:

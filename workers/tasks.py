@@ -22,14 +22,14 @@ from celery.signals import (
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
-from app import correlation
-from app.counters import bump
-from app.db import dispose_all, unit_of_work
-from app.models import OutboxEvent, utcnow
+from app.core import correlation
+from app.core.counters import bump
+from app.core.db import dispose_all, unit_of_work
+from app.core.models import OutboxEvent, utcnow
 from app.orders import commands, pipeline
 from app.orders.pipeline import Step
+from app.payments.gateway import GatewayTransientError, SimulatedGateway
 from workers.celery_app import app
-from workers.gateway import GatewayTransientError, SimulatedGateway
 
 log = logging.getLogger("comanda.tasks")
 

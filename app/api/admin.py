@@ -8,16 +8,16 @@ from sqlalchemy import select
 from app.api.auth import create_user, user_model
 from app.api.catalog import restaurant_model, restaurant_view
 from app.api.docs import body, documented, order_models, page_params, query, status_filter
+from app.api.guards import requires
 from app.api.orders_query import STATUSES
 from app.api.schemas import RegisterIn, RestaurantIn
 from app.api.validation import page, page_args, parse, query_choice, query_int, query_time
-from app.db import read_only, unit_of_work
-from app.errors import BadRequest, NotFound
-from app.models import ProjectedOrder, Restaurant
-from app.settings import get_settings
-from app.stats import admin_stats
+from app.core.db import read_only, unit_of_work
+from app.core.errors import BadRequest, NotFound
+from app.core.models import ProjectedOrder, Restaurant
+from app.core.settings import get_settings
+from app.orders.stats import admin_stats
 from roles import Role
-from roles.guards import requires
 
 PATH = "/admin"
 ns = Namespace("admin", description="Marketplace administration and aggregate views")

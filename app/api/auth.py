@@ -7,13 +7,13 @@ from flask_restx import Namespace, Resource, fields
 from sqlalchemy.exc import IntegrityError
 
 from app.api.docs import body, documented, nullable
+from app.api.guards import current, requires
 from app.api.schemas import LoginIn, RefreshIn, RegisterIn
 from app.api.validation import parse
-from app.db import read_only, unit_of_work
-from app.errors import Conflict
-from app.models import User
+from app.core.db import read_only, unit_of_work
+from app.core.errors import Conflict
+from app.core.models import User
 from roles import Role, sessions
-from roles.guards import current, requires
 from roles.passwords import hash_password
 
 PATH = "/auth"

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from app.api.docs import documented, nullable, page_params
 from app.api.validation import page, page_args
-from app.db import read_only
-from app.errors import NotFound
-from app.models import MenuItem, Restaurant
+from app.core.db import read_only
+from app.core.errors import NotFound
+from app.core.models import MenuItem, Restaurant
 
 PATH = "/restaurants"
 ns = Namespace("catalog", description="Public restaurant listing and menus")

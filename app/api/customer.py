@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource
 
 from app.api.docs import body, documented, order_models, page_params, status_filter
+from app.api.guards import current, requires
 from app.api.orders_query import get_order, idempotency_key, list_orders
 from app.api.schemas import CancelIn, PlaceOrderIn
 from app.api.validation import parse
-from app.db import unit_of_work
+from app.core.db import unit_of_work
 from app.orders import commands
 from app.orders.view import order_view
 from roles import Role
-from roles.guards import current, requires
 
 PATH = "/orders"
 ns = Namespace("orders", description="Customer orders")

@@ -8,7 +8,7 @@ from typing import Any
 from flask_restx import Namespace, fields
 from pydantic import BaseModel
 
-from app.lifecycle import Status
+from app.core.lifecycle import Status
 
 ERROR_EXAMPLE = {"message": "invalid request body", "errors": {"items": "too short"}}
 

@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from app.errors import AppError, TooManyRequests, Unavailable
-from app.lifecycle import InvalidTransition
+from app.core.errors import AppError, TooManyRequests, Unavailable
+from app.core.lifecycle import InvalidTransition
 
 log = logging.getLogger("comanda.api")
 # An oversized body left unread makes the server's close a TCP reset, and the client then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, jsonify
 from kombu import Connection
 from sqlalchemy import func, select
 
-from app import db
-from app.counters import all_counters
-from app.db import read_only
-from app.models import Order, OutboxEvent, RestaurantEvent, utcnow
-from app.settings import get_settings
+from app.core import db
+from app.core.counters import all_counters
+from app.core.db import read_only
+from app.core.models import Order, OutboxEvent, RestaurantEvent, utcnow
+from app.core.settings import get_settings
 from events.kafka import ping as kafka_ping
 
 log = logging.getLogger("comanda.api")

@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.validation import page, page_args, query_choice
-from app.db import read_only
-from app.errors import BadRequest, NotFound
-from app.lifecycle import Status
-from app.models import Order
+from app.core.db import read_only
+from app.core.errors import BadRequest, NotFound
+from app.core.lifecycle import Status
+from app.core.models import Order
 from app.orders.view import order_view
 
 STATUSES = {s.value for s in Status}

@@ -9,18 +9,18 @@ from sqlalchemy import select, update
 
 from app.api.catalog import restaurant_model, restaurant_view
 from app.api.docs import body, documented, order_models, page_params, status_filter
+from app.api.guards import current, requires
 from app.api.orders_query import get_order, list_orders
 from app.api.schemas import AckIn, MenuItemIn, MenuItemPatch, RejectIn, RestaurantPatch, StatusIn
 from app.api.validation import parse
-from app.db import read_only, unit_of_work
-from app.errors import NotFound
-from app.lifecycle import Status
-from app.models import MenuItem, Restaurant, RestaurantEvent, utcnow
+from app.core.db import read_only, unit_of_work
+from app.core.envelope import iso
+from app.core.errors import NotFound
+from app.core.lifecycle import Status
+from app.core.models import MenuItem, Restaurant, RestaurantEvent, utcnow
 from app.orders import commands
 from app.orders.view import order_view
-from events.envelope import iso
 from roles import Role
-from roles.guards import current, requires
 
 PATH = "/restaurant"
 ns = Namespace("restaurant", description="A restaurant's own orders, menu and events feed")

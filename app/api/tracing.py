@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from app import correlation
+from app.core import correlation
 
 
 def register_tracing(app: Flask) -> None:

@@ -12,7 +12,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.errors import BadRequest
+from app.core.errors import BadRequest
 
 M = TypeVar("M", bound=BaseModel)
 

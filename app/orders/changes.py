@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
-from app.lifecycle import Reason, Status, transition
-from app.models import Order, TimelineEntry, utcnow
+from app.core.envelope import Envelope, EventType
+from app.core.errors import NotFound
+from app.core.lifecycle import Reason, Status, transition
+from app.core.models import Order, TimelineEntry, utcnow
+from app.orders import outbox
 from app.orders.view import order_summary
-from events import outbox
-from events.envelope import Envelope, EventType
 
 # The event each status move publishes.
 STATUS_EVENT: dict[Status, EventType] = {

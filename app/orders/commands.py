@@ -12,18 +12,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.errors import Conflict
-from app.lifecycle import (
+from app.core.errors import Conflict
+from app.core.lifecycle import (
     InvalidTransition,
     Reason,
     Status,
     is_cancellable,
     next_kitchen_step,
 )
-from app.models import IdempotencyKey, Order, OrderItem, utcnow
+from app.core.models import IdempotencyKey, Order, OrderItem, utcnow
+from app.core.settings import get_settings
 from app.orders import stock
 from app.orders.changes import lock_order, move, note, placed
-from app.settings import get_settings
 
 
 def request_hash(body: dict[str, Any]) -> str:

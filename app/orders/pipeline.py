@@ -13,15 +13,15 @@ from enum import StrEnum
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app.db import unit_of_work
-from app.lifecycle import HOLDS_RESERVATION, KITCHEN_STEPS, Reason, Status
-from app.models import MenuItem, Order, Payment, Restaurant, utcnow
+from app.core.db import unit_of_work
+from app.core.envelope import EventType
+from app.core.lifecycle import HOLDS_RESERVATION, KITCHEN_STEPS, Reason, Status
+from app.core.models import MenuItem, Order, Payment, Restaurant, utcnow
+from app.core.settings import get_settings
 from app.orders import stock
 from app.orders.changes import lock_order, move, note
 from app.orders.commands import stop_order
-from app.settings import get_settings
-from events.envelope import EventType
-from workers.gateway import GatewayTimeout, SimulatedGateway
+from app.payments.gateway import GatewayTimeout, SimulatedGateway
 
 
 class Step(StrEnum):

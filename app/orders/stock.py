@@ -10,7 +10,7 @@ from collections import Counter
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.models import MenuItem, Order
+from app.core.models import MenuItem, Order
 
 
 def _quantities(order: Order, state: str) -> list[tuple[int, int]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.models import Order
-from events.envelope import iso
+from app.core.envelope import iso
+from app.core.models import Order
 
 
 def order_summary(order: Order) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app import correlation
-from app.logs import setup_logging
-from app.settings import get_settings
-from events.envelope import Envelope, PoisonMessage
+from app.core import correlation
+from app.core.envelope import Envelope, PoisonMessage
+from app.core.logs import setup_logging
+from app.core.settings import get_settings
 from events.kafka import make_consumer, make_producer
 from events.shutdown import GracefulExit
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 
-from app.db import unit_of_work
-from app.models import RestaurantEvent
+from app.core.db import unit_of_work
+from app.core.envelope import Envelope
+from app.core.models import RestaurantEvent
 from events.consumers.base import main
-from events.envelope import Envelope
 
 GROUP = "comanda-restaurant-feed"
 

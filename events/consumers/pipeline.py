@@ -6,8 +6,8 @@ idempotent, so a redelivered event only re-runs a step that then does nothing.
 
 from __future__ import annotations
 
+from app.core.envelope import Envelope, EventType
 from events.consumers.base import main
-from events.envelope import Envelope, EventType
 
 GROUP = "comanda-pipeline"
 

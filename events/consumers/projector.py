@@ -15,12 +15,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.db import unit_of_work
-from app.logs import setup_logging
-from app.models import ProjectedEvent, ProjectedOrder
-from app.settings import get_settings
+from app.core.db import unit_of_work
+from app.core.envelope import Envelope, EventType, PoisonMessage, parse_iso
+from app.core.logs import setup_logging
+from app.core.models import ProjectedEvent, ProjectedOrder
+from app.core.settings import get_settings
 from events.consumers.base import main
-from events.envelope import Envelope, EventType, PoisonMessage, parse_iso
 from events.kafka import make_consumer
 
 GROUP = "comanda-admin-projection"

@@ -13,8 +13,8 @@ import sys
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.db import dispose_all
-from app.settings import Settings, get_settings, use_settings
+from app.core.db import dispose_all
+from app.core.settings import Settings, get_settings, use_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,9 +11,9 @@ from kafka import TopicPartition
 from kafka.admin import NewTopic
 from sqlalchemy.exc import OperationalError
 
-from app.settings import get_settings, use_settings
+from app.core.envelope import Envelope, EventType
+from app.core.settings import get_settings, use_settings
 from events.consumers import base
-from events.envelope import Envelope, EventType
 from events.kafka import make_admin, make_consumer, make_producer
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from app.db import unit_of_work
-from app.errors import TooManyRequests, Unauthorized
-from app.models import User
-from app.settings import get_settings, use_settings
+from app.core.db import unit_of_work
+from app.core.errors import TooManyRequests, Unauthorized
+from app.core.models import User
+from app.core.settings import get_settings, use_settings
 from roles import sessions
 from roles.passwords import hash_password
 

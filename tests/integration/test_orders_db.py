@@ -10,12 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from app.db import read_only, unit_of_work
-from app.errors import Conflict
-from app.lifecycle import Status
-from app.models import GatewayCharge, MenuItem, Order, OutboxEvent, Restaurant, TimelineEntry, User
+from app.core.db import read_only, unit_of_work
+from app.core.errors import Conflict
+from app.core.lifecycle import Status
+from app.core.models import (
+    GatewayCharge,
+    MenuItem,
+    Order,
+    OutboxEvent,
+    Restaurant,
+    TimelineEntry,
+    User,
+)
 from app.orders import commands, pipeline
-from workers.gateway import GatewayTransientError, SimulatedGateway
+from app.payments.gateway import GatewayTransientError, SimulatedGateway
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +156,7 @@ def test_every_status_change_has_its_timeline_row_and_event(shop):
 
 def test_tenant_scoping_is_in_the_query(shop):
     order_id, _ = place(shop["customers"][2], body(shop))
-    from app.errors import NotFound
+    from app.core.errors import NotFound
 
     with pytest.raises(NotFound), unit_of_work() as s:
         commands.accept_order(s, shop["restaurant"] + 100000, order_id)
@@ -197,7 +205,7 @@ def _age(order_id: int, **columns) -> None:
 def test_the_sweep_finds_each_kind_of_lost_step(shop):
     from datetime import timedelta
 
-    from app.models import utcnow
+    from app.core.models import utcnow
 
     gateway, past = SimulatedGateway(), utcnow() - timedelta(hours=1)
     lost_reserve, _ = place(shop["customers"][6], body(shop))
@@ -227,7 +235,7 @@ def test_the_sweep_finds_each_kind_of_lost_step(shop):
 def test_acceptance_timeout_cancels_and_releases(shop):
     from datetime import timedelta
 
-    from app.models import utcnow
+    from app.core.models import utcnow
 
     gateway = SimulatedGateway()
     order_id, _ = place(shop["customers"][10], body(shop, quantity=2))

@@ -93,7 +93,7 @@ def test_outbox_rows_reach_kafka_through_the_running_relay():
     its key. It names a probe topic, so no consumer of `orders` ever sees it."""
     from sqlalchemy import create_engine, text
 
-    from events.envelope import Envelope, EventType
+    from app.core.envelope import Envelope, EventType
 
     topic = f"relay-probe-{uuid.uuid4().hex[:8]}"
     admin = make_admin()

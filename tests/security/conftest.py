@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from app.db import dispose_all
-from app.settings import Settings, get_settings, use_settings
+from app.core.db import dispose_all
+from app.core.settings import Settings, get_settings, use_settings
 from tests.e2e.client import Client, FreshRestaurant, describe
 from tests.e2e.conftest import (  # noqa: F401 - fixtures shared with the e2e suite
     api,

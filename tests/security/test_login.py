@@ -17,7 +17,7 @@ import bcrypt
 import pytest
 from sqlalchemy import text
 
-from app.settings import Settings
+from app.core.settings import Settings
 from tests.e2e.client import DEFAULT_PASSWORD, describe, fresh_email
 
 from .conftest import assert_error

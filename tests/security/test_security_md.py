@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.api.hardening import CORS_PREFLIGHT, JSON_CSP, SECURITY_HEADERS
-from app.settings import Settings
+from app.core.settings import Settings
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "SECURITY.md").read_text()
-SETTINGS_SOURCE = (REPO / "app" / "settings.py").read_text()
+SETTINGS_SOURCE = (REPO / "app" / "core" / "settings.py").read_text()
 FIELD = {
     "COMANDA_JWT_SECRET": "jwt_secret",
     "COMANDA_JWT_KID": "jwt_kid",
@@ -40,7 +40,7 @@ def test_the_settings_table_lists_the_security_settings():
 
 @pytest.mark.parametrize("name", sorted(FIELD))
 def test_each_setting_is_read_from_the_environment_with_the_documented_default(name):
-    assert f'"{name}"' in SETTINGS_SOURCE, f"app/settings.py does not read {name}"
+    assert f'"{name}"' in SETTINGS_SOURCE, f"app/core/settings.py does not read {name}"
     default = getattr(Settings(), FIELD[name])
     documented = ROWS[name].strip()
     if documented == "empty":

@@ -23,7 +23,7 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from app.settings import DEFAULT_SECRET, Settings, use_settings
+from app.core.settings import DEFAULT_SECRET, Settings, use_settings
 from roles import tokens
 from tests.e2e.client import describe, expect
 

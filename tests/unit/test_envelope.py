@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from events.envelope import Envelope, EventType, PoisonMessage
+from app.core.envelope import Envelope, EventType, PoisonMessage
 
 pytestmark = pytest.mark.unit
 

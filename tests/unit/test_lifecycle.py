@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from app.lifecycle import (
+from app.core.lifecycle import (
     ALLOWED,
     TERMINAL,
     InvalidTransition,
@@ -19,7 +19,7 @@ from app.lifecycle import (
 pytestmark = pytest.mark.unit
 S, R = Status, Reason
 
-# Written out from the contract's diagram, independently of app.lifecycle.ALLOWED.
+# Written out from the contract's diagram, independently of app.core.lifecycle.ALLOWED.
 CONTRACT = {
     (S.PLACED, S.AWAITING_ACCEPTANCE): set(),
     (S.AWAITING_ACCEPTANCE, S.CONFIRMED): set(),

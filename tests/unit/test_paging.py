@@ -2,7 +2,7 @@ import pytest
 from flask import Flask
 
 from app.api.validation import make_cursor, page_args
-from app.errors import BadRequest
+from app.core.errors import BadRequest
 
 pytestmark = pytest.mark.unit
 app = Flask(__name__)

@@ -1,6 +1,6 @@
 import pytest
 
-from app.settings import DEFAULT_SECRET, ConfigError, Settings
+from app.core.settings import DEFAULT_SECRET, ConfigError, Settings
 
 pytestmark = pytest.mark.unit
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.db import unit_of_work
-from app.models import GatewayCharge, utcnow
+from app.core.db import unit_of_work
+from app.core.models import GatewayCharge, utcnow
 
 FLAKY_FAILURES = 2
 

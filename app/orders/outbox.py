@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app import correlation
-from app.models import OutboxEvent
-from app.settings import get_settings
-from events.envelope import Envelope
+from app.core import correlation
+from app.core.envelope import Envelope
+from app.core.models import OutboxEvent
+from app.core.settings import get_settings
 
 
 def record(session: Session, envelope: Envelope, correlation_id: str | None = None) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import g, request
 
-from app.db import read_only
-from app.errors import Forbidden, Unauthorized
+from app.core.db import read_only
+from app.core.errors import Forbidden, Unauthorized
 from roles import Role
 from roles.sessions import is_live
 from roles.tokens import InvalidToken, Principal, verify_access

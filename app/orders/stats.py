@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from app.models import ProjectedOrder as P
-from app.models import Restaurant
+from app.core.models import ProjectedOrder as P
+from app.core.models import Restaurant
 
 
 def _window(query, since: datetime | None, until: datetime | None):

@@ -6,8 +6,8 @@ import json
 import logging
 import sys
 
-from app.correlation import LogFilter
-from app.settings import get_settings
+from app.core.correlation import LogFilter
+from app.core.settings import get_settings
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.models import Counter
+from app.core.models import Counter
 
 
 def bump(session: Session, name: str, by: int = 1) -> None:

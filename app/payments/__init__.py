@@ -1,0 +1,1 @@
+"""Payments: the (simulated) card gateway the pipeline authorizes, captures and voids by."""
