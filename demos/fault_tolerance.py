@@ -80,9 +80,9 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     if s.targets:
         notes.append(f"run targets not met: {s.targets}")
     chart = _chart(ctx, s, counts, t0)
+    caption = "Every order the harness placed, checked after the kills:"
     return Outcome("fault tolerance: kill -9 of every kind of process under load", table,
-                   NOTICE, chart, notes=notes,
-                   more=[("Before the kills every order was fine; after them:", totals)])  # fmt: skip
+                   NOTICE, chart, notes=notes, more=[(caption, totals)])  # fmt: skip
 
 
 class _Echo:

@@ -25,7 +25,9 @@ def admin(ctx: Context) -> Client:
     return client
 
 
-def restaurant(ctx: Context, boss: Client, stock: int = 100_000, label: str = "Demo") -> FreshRestaurant:
+def restaurant(
+    ctx: Context, boss: Client, stock: int = 100_000, label: str = "Demo"
+) -> FreshRestaurant:
     """A fresh open restaurant with one item and its own logged-in staff user."""
     name = f"{label} {uuid.uuid4().hex[:6]}"
     body = expect(boss.post("admin/restaurants", json={"name": name, "cuisine": "demo"}), 201)

@@ -14,13 +14,17 @@ class Entry:
 
 
 DEMOS = (
-    Entry("async", "demos.async_api", "POST /orders stays fast while the pipeline behind it is slowed"),
+    Entry(
+        "async", "demos.async_api", "POST /orders stays fast while the pipeline behind it is slowed"
+    ),
     Entry(
         "event-driven",
         "demos.event_driven",
         "a brand-new consumer group replays `orders` and rebuilds a view, API untouched",
     ),
-    Entry("concurrency", "demos.concurrency", "worker concurrency against throughput, 100 ms gateway"),
+    Entry(
+        "concurrency", "demos.concurrency", "worker concurrency against throughput, 100 ms gateway"
+    ),
     Entry("scaling", "demos.scaling", "1 -> 2 -> 4 workers, and API processes behind nginx"),
     Entry(
         "fault-tolerance",

@@ -72,7 +72,12 @@ def _chart(ctx: Context, worker_rates, api_rates):
     fig, (left, right) = charts.plt.subplots(1, 2, figsize=(14, 6.5), dpi=100)
     for ax, data, title, unit in (
         (left, [(c, r) for c, r in worker_rates], "workers", "orders through the pipeline / s"),
-        (right, [(c, r) for c, r, _ in api_rates], "API processes (behind nginx)", "POST /orders / s"),
+        (
+            right,
+            [(c, r) for c, r, _ in api_rates],
+            "API processes (behind nginx)",
+            "POST /orders / s",
+        ),
     ):
         if not data:
             ax.text(0.5, 0.5, "knob missing:\nnot measured", ha="center", va="center",

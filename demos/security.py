@@ -44,7 +44,10 @@ class Case:
 
 def run(ctx: Context, short: bool = False) -> Outcome:  # noqa: ARG001 - one size only
     boss = people.admin(ctx)
-    home, other = people.restaurant(ctx, boss, 50, "Sec A"), people.restaurant(ctx, boss, 50, "Sec B")
+    home, other = (
+        people.restaurant(ctx, boss, 50, "Sec A"),
+        people.restaurant(ctx, boss, 50, "Sec B"),
+    )
     alice, bob = people.customers(ctx, 2)
     order = alice.place(home.id, [(home.item_id(), 1)])
     oid = order["id"]
@@ -62,27 +65,81 @@ def run(ctx: Context, short: bool = False) -> Outcome:  # noqa: ARG001 - one siz
     mine = f"orders/{oid}"
     owner_sees = alice.get(mine).status_code
     check("token", "no token at all", "GET", mine, alice, 401, None, owner_sees)
-    check("token", "signed with a guessed key", "GET", mine, alice, 401,
-          forge.resign(token, "guessed-secret-0123456789abcdef0123456789"), owner_sees)
-    check("token", "claims edited (role: admin)", "GET", "admin/orders", alice, 401,
-          forge.tampered(token, role="admin"), boss.get("admin/orders").status_code)
-    check("token", "alg: none, role: admin", "GET", "admin/orders", alice, 401,
-          forge.alg_none(token, role="admin"), boss.get("admin/orders").status_code)
+    check(
+        "token",
+        "signed with a guessed key",
+        "GET",
+        mine,
+        alice,
+        401,
+        forge.resign(token, "guessed-secret-0123456789abcdef0123456789"),
+        owner_sees,
+    )
+    check(
+        "token",
+        "claims edited (role: admin)",
+        "GET",
+        "admin/orders",
+        alice,
+        401,
+        forge.tampered(token, role="admin"),
+        boss.get("admin/orders").status_code,
+    )
+    check(
+        "token",
+        "alg: none, role: admin",
+        "GET",
+        "admin/orders",
+        alice,
+        401,
+        forge.alg_none(token, role="admin"),
+        boss.get("admin/orders").status_code,
+    )
     resigned = alice.get(mine, token=forge.fresh(token, secret)).status_code
-    check("token", "expired an hour ago (real key)", "GET", mine, alice, 401,
-          forge.expired(token, secret), resigned)
-    check("role", "customer reads all orders", "GET", "admin/orders", alice, 403,
-          legit=boss.get("admin/orders").status_code)
-    check("role", "customer accepts an order", "POST", f"restaurant/orders/{oid}/accept",
-          alice, 403)
-    check("role", "restaurant places an order", "POST", "orders", home.client, 403,
-          body=ORDER_BODY | {"restaurant_id": home.id,
-                             "items": [{"menu_item_id": home.item_id(), "quantity": 1}]})
+    check(
+        "token",
+        "expired an hour ago (real key)",
+        "GET",
+        mine,
+        alice,
+        401,
+        forge.expired(token, secret),
+        resigned,
+    )
+    check(
+        "role",
+        "customer reads all orders",
+        "GET",
+        "admin/orders",
+        alice,
+        403,
+        legit=boss.get("admin/orders").status_code,
+    )
+    check(
+        "role", "customer accepts an order", "POST", f"restaurant/orders/{oid}/accept", alice, 403
+    )
+    check(
+        "role",
+        "restaurant places an order",
+        "POST",
+        "orders",
+        home.client,
+        403,
+        body=ORDER_BODY
+        | {"restaurant_id": home.id, "items": [{"menu_item_id": home.item_id(), "quantity": 1}]},
+    )
     check("tenant", "another customer reads it", "GET", mine, bob, 404, legit=owner_sees)
     check("tenant", "another customer cancels it", "POST", f"{mine}/cancel", bob, 404)
     kitchen = f"restaurant/orders/{oid}"
-    check("tenant", "another restaurant reads it", "GET", kitchen, other.client, 404,
-          legit=home.client.get(kitchen).status_code)
+    check(
+        "tenant",
+        "another restaurant reads it",
+        "GET",
+        kitchen,
+        other.client,
+        404,
+        legit=home.client.get(kitchen).status_code,
+    )
     check("tenant", "another restaurant accepts it", "POST", f"{kitchen}/accept", other.client, 404)
     untouched = alice.order(oid)["status"]
     accepted = home.accept(oid).status_code  # the rightful accept, after every attack
@@ -135,8 +192,11 @@ def _chart(ctx: Context, cases: list[Case]):
         _cell(ax, 6.9, i, c.legit, charts.BLUE if c.legit and c.legit < 300 else charts.GREY)
         _cell(ax, 8.8, i, c.got, charts.GREEN if c.ok else charts.RED)
     ax.set_title("security: each attack refused with the contract's status (green)")
-    return charts.save(fig, ctx.chart_path("security"),
-                       "401 unauthenticated  |  403 wrong role  |  404 another tenant's data")
+    return charts.save(
+        fig,
+        ctx.chart_path("security"),
+        "401 unauthenticated  |  403 wrong role  |  404 another tenant's data",
+    )
 
 
 def _cell(ax, x: float, y: float, status: int | None, colour: str) -> None:

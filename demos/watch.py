@@ -3,6 +3,7 @@ status, according to its own timeline."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from demos.context import Context
@@ -57,8 +58,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            try:
+            # A missed sample is a gap in the chart, no more.
+            with contextlib.suppress(Exception):
                 self.points.append((time.time(), self.read()))
-            except Exception:  # noqa: BLE001 - a missed sample is a gap in the chart, no more
-                pass
             self.stop.wait(self.every)
