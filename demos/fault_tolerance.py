@@ -24,8 +24,9 @@ DOUBLED = ("no phantom orders", "one event per state change", "at most one captu
 STUCK = ("no order past its pipeline deadline", "faults recovered")
 SHORT_KILLS = ("kill -9 relay", "kill -9 worker child", "kill -9 api")
 NOTICE = [
-    "Each process died without warning (SIGKILL) in the middle of its work, and the count of"
-    " orders lost, done twice or left stuck is 0.",
+    "Each process died without warning (SIGKILL) in the middle of its work; supervisord"
+    " started it again, and the verdict above counts the orders lost, done twice or left"
+    " stuck: the design's claim is that all three are 0.",
     "Nothing is lost because every hand-over is durable before it is acknowledged: the outbox"
     " row commits with the order, Kafka offsets are committed after the work, Celery acks a task"
     " only after it ran (acks_late), so a killed worker's task goes back to the queue.",
@@ -53,11 +54,23 @@ def classify(checks) -> dict[str, int]:
     return dict(out)
 
 
+def verdict(counts: dict[str, int], quiet: bool) -> str:
+    lost, doubled, stuck = counts["lost"], counts["doubled"], counts["stuck"]
+    line = f"VERDICT: {lost} lost, {doubled} doubled, {stuck} stuck, {counts['other']} other"
+    if not quiet:
+        return (line + " - but the stack did NOT settle in time (an overloaded machine?):"
+                " orders still in flight are counted, so these are not final. Run it again on"
+                " a quieter machine.")  # fmt: skip
+    return line + (" - as the design promises." if lost + doubled + stuck == 0 else
+                   " - a real violation: see the harness report.")  # fmt: skip
+
+
 def run(ctx: Context, short: bool = False) -> Outcome:
     plan = kills(short)
     log = ctx.out_dir / "fault-tolerance.log"
     cfg = RunConfig.short_run(
-        minutes=0.3 if short else 0.6, orders=15 if short else 60, faults=plan,
+        minutes=0.2 if short else 0.4, orders=8 if short else 30, faults=plan,
+        customers=3, restaurants=2, clients=2, rate=1.0, backlog_cap=10,
         gap=(0.5, 1.0), max_minutes=2.0, settle_limit=90.0, recovery_limit=90.0,
     )  # fmt: skip
     print(f"running the chaos harness: {len(plan)} kills under load (full log: {log})", flush=True)
@@ -76,7 +89,8 @@ def run(ctx: Context, short: bool = False) -> Outcome:
                                           if c.name.startswith("API")), 0),
                counts["lost"], counts["doubled"], counts["stuck"], counts["other"],
                len(s.checks))  # fmt: skip
-    notes = [f"final statuses: {dict(s.final)}", f"full harness report: {result.report_path}"]
+    notes = [verdict(counts, s.quiet), f"final statuses: {dict(s.final)}",
+             f"full harness report: {result.report_path}"]  # fmt: skip
     if s.targets:
         notes.append(f"run targets not met: {s.targets}")
     chart = _chart(ctx, s, counts, t0)
@@ -109,24 +123,31 @@ def _chart(ctx: Context, s, counts: dict[str, int], t0: float):
     )
     left.grid(False)
     for i, f in enumerate(s.faults):
-        back = f.recovery or 0
-        left.barh(i, max(back, 0.3), left=f.started - t0, color=charts.RED, alpha=0.8)
-        left.text(f.started - t0 + max(back, 0.3) + 0.5, i, f"{back:.1f}s", va="center",
-                  fontsize=12)  # fmt: skip
+        back = f.recovery
+        width = max(back or 0.0, 0.4)
+        colour = charts.ORANGE if back is not None else charts.RED
+        left.barh(i, width, left=f.started - t0, height=0.6, color=colour)
+        label = f"back in {back:.1f}s" if back is not None else "NOT recovered in time"
+        left.text(f.started - t0 + width + 0.5, i, label, va="center", fontsize=13)
     left.set_yticks(range(len(s.faults)))
     left.set_yticklabels([f.kind.removeprefix("kill -9 ") for f in s.faults])
     left.invert_yaxis()
+    left.set_xlim(right=max([f.started - t0 + (f.recovery or 0) for f in s.faults] + [1]) * 1.3)
     left.set_xlabel("seconds since the first kill")
-    left.set_title("each kill -9 and how long until recovered")
+    left.set_title("each kill -9, and how long until the stack recovered")
     names = ["lost", "doubled", "stuck"]
-    bars = right.bar(names, [counts[n] for n in names], color=charts.GREEN)
-    right.set_ylim(0, max(5, *[counts[n] for n in names]) * 1.2)
-    for bar, name in zip(bars, names, strict=True):
-        right.text(bar.get_x() + bar.get_width() / 2, 0.3, str(counts[name]), ha="center",
-                   fontsize=40, fontweight="bold",
-                   color=charts.GREEN if counts[name] == 0 else charts.RED)  # fmt: skip
+    values = [counts[n] for n in names]
+    colours = [charts.GREEN if v == 0 else charts.RED for v in values]
+    bars = right.bar(names, [max(v, 0.05) for v in values], color=colours)
+    top = max([*values, 1])
+    right.set_ylim(0, top * 1.45)
+    for bar, value, colour in zip(bars, values, colours, strict=True):
+        right.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + top * 0.04, str(value),
+                   ha="center", fontsize=40, fontweight="bold", color=colour)  # fmt: skip
     right.set_yticks([])
+    right.grid(False)
     right.set_title(f"orders checked: {s.orders['accepted']}")
-    fig.suptitle("fault tolerance: kill -9 under load, nothing lost, doubled or stuck",
-                 fontsize=18)  # fmt: skip
-    return charts.save(fig, ctx.chart_path("fault-tolerance"))
+    fig.suptitle("fault tolerance: kill -9 of each process under load", fontsize=18)
+    settled = "" if s.quiet else "  (NOT settled in time: counts include orders still in flight)"
+    return charts.save(fig, ctx.chart_path("fault-tolerance"), verdict(counts, True).split(" - ")[0]
+                       + settled)  # fmt: skip
