@@ -15,6 +15,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from demos import knobs
+from stack import procs
 from stack.config import REPO
 from tests.chaos.stackctl import Stack
 from tests.conftest import wait_until
@@ -33,6 +35,7 @@ class Context:
         self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
         self.out_dir = self.stack.cfg.state_dir / "demos"
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.touched: set[str] = set()  # settings procs_up changed, for restore()
 
     # ------------------------------------------------------------------ clients
 
@@ -65,8 +68,27 @@ class Context:
         return prog.state if prog else "UNKNOWN"
 
     def procs_up(self, **env: str | None) -> None:
-        """``python -m stack procs-up`` with these settings (None: unset), so supervisord
-        renders and runs the app with them; returns once the API is ready again."""
+        """``python -m stack procs-up`` with these settings (None: unset); returns once the API
+        is ready again. A setting the stack renders into supervisord's config reaches its
+        program that way. One the app only reads from its environment reaches the programs
+        only through supervisord's own environment, so supervisord is restarted with it
+        (``procs-down``, ``procs-up``) when it does not have it yet."""
+        self.touched |= set(env)
+        self._stack("procs-up", env)
+        running = self.supervisord_env()
+        stale = [k for k, v in env.items() if not knobs.rendered(k) and running.get(k) != v]
+        if stale:
+            print(f"  (restarting supervisord so that {', '.join(stale)} reach every process)",
+                  flush=True)  # fmt: skip
+            self._stack("procs-down", env)
+            self._stack("procs-up", env)
+        self.wait_ready()
+
+    def restore(self) -> None:
+        """Every setting a demo changed back to what the demo started with."""
+        self.procs_up(**{key: os.environ.get(key) for key in self.touched})
+
+    def _stack(self, command: str, env: dict[str, str | None]) -> None:
         child = dict(os.environ)
         for key, value in env.items():
             if value is None:
@@ -74,13 +96,20 @@ class Context:
             else:
                 child[key] = value
         done = subprocess.run(
-            [sys.executable, "-m", "stack", "procs-up"],
+            [sys.executable, "-m", "stack", command],
             cwd=REPO, env=child, capture_output=True, text=True, timeout=300,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
         if done.returncode != 0:
-            raise RuntimeError(f"stack procs-up failed: {done.stdout[-800:]}{done.stderr[-800:]}")
-        self.wait_ready()
+            raise RuntimeError(f"stack {command}: {done.stdout[-800:]}{done.stderr[-800:]}")
+
+    def supervisord_env(self) -> dict[str, str]:
+        """The environment supervisord started with (its programs inherit it)."""
+        pid = procs.supervisord_pid(self.stack.cfg)
+        if pid is None:
+            return {}
+        raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+        return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
 
     def wait_ready(self, timeout: float = 180) -> None:
         if not self.stack.wait_ready(timeout):

@@ -34,5 +34,11 @@ def present(name: str, root: Path = REPO) -> bool:
     return mentions(name, _sources(root))
 
 
+def rendered(name: str, root: Path = REPO) -> bool:
+    """The stack writes this setting into supervisord's config (a program's command line or
+    environment), so ``procs-up`` alone delivers a change of it."""
+    return mentions(name, (p.read_text(errors="replace") for p in (root / "stack").rglob("*.py")))
+
+
 def missing(*names: str, root: Path = REPO) -> list[str]:
     return [n for n in names if not present(n, root)]

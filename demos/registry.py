@@ -29,7 +29,7 @@ DEMOS = (
     Entry(
         "fault-tolerance",
         "demos.fault_tolerance",
-        "kill -9 of every kind of process under load: 0 orders lost, doubled or stuck",
+        "kill -9 of each kind of process under load; counts orders lost, doubled, stuck",
     ),
     Entry("security", "demos.security", "forged, expired, cross-role, cross-tenant: each refused"),
     Entry(

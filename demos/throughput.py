@@ -44,5 +44,5 @@ def pipeline_rate(
 
 
 def restore(ctx: Context) -> None:
-    """Back to the settings the demo was started with: ``procs-up`` in its own environment."""
-    ctx.procs_up()
+    """Back to the settings the demo was started with."""
+    ctx.restore()

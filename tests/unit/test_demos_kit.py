@@ -81,3 +81,10 @@ def test_every_demo_has_a_make_target() -> None:
     listed = re.search(r"^DEMOS := (.+)$", makefile, re.M)
     assert listed and listed.group(1).split() == [d.name for d in DEMOS]
     assert find("security") and find("nope") is None
+
+
+def test_rendered_knobs_are_the_ones_the_stack_names(tmp_path) -> None:
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "procs.py").write_text("os.environ.get('COMANDA_WORKER_POOL')")
+    assert knobs.rendered(knobs.WORKER_POOL, root=tmp_path)
+    assert not knobs.rendered(knobs.GATEWAY_LATENCY, root=tmp_path)
