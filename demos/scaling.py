@@ -28,7 +28,7 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     gone = knobs.missing(knobs.WORKER_CONCURRENCY, knobs.GATEWAY_LATENCY, knobs.API_PROCESSES)
     workers = (1, 2) if short else (1, 2, 4)
     apis = (1, 2) if short else (1, 2, 4)
-    n, posts = (10, 24) if short else (40, 120)
+    n, posts = (8, 24) if short else (24, 90)
     boss = people.admin(ctx)
     shop = people.restaurant(ctx, boss, label="Scaling demo")
     buyers = people.customers(ctx, 4)
