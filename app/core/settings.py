@@ -82,6 +82,10 @@ class Settings(EnvSettings):
         return self.env == "production"
 
     @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @property
     def sweep_interval_seconds(self) -> float:
         return self.sweep_interval_ms / 1000
 
