@@ -18,6 +18,7 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
@@ -122,6 +123,18 @@ CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
 		|| rc=$$?; \
 	if [ -z "$${CHAOS_KEEP:-}" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
+
+# One demo per distributed-systems concept (demos/, docs/DEMOS.md): `make demo` lists them,
+# `make demo-<concept>` brings the stack up and runs one (DEMO_ARGS=--short for a quick one).
+DEMOS := async event-driven concurrency scaling fault-tolerance security separation
+.PHONY: demo $(addprefix demo-,$(DEMOS))
+
+demo: .venv
+	@$(PY) -m demos
+
+$(addprefix demo-,$(DEMOS)): demo-%: .venv
+	@$(MAKE) --no-print-directory up
+	@$(WITH_ENV) $(PY) -m demos $* $(DEMO_ARGS)
 
 .PHONY: chaos chaos-3
 
