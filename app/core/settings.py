@@ -76,6 +76,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     seed_default_passwords: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # The simulated card network's delay per gateway call (100 for a real one).
+    gateway_latency_ms: int = 0
 
     @property
     def production(self) -> bool:
@@ -117,6 +119,7 @@ class Settings:
                 "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
             ),
             cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
+            gateway_latency_ms=_int("COMANDA_GATEWAY_LATENCY_MS", d.gateway_latency_ms),
         )
         settings.check()
         return settings
