@@ -55,6 +55,8 @@ class Settings(EnvSettings):
     seed_default_passwords: bool = variable("COMANDA_SEED_DEFAULT_PASSWORDS", True)
     # ``https://a.example,https://b.example``; empty: no cross-origin access.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = variable("COMANDA_CORS_ORIGINS", ())
+    # The simulated card network's delay per gateway call (100 for a real one).
+    gateway_latency_ms: int = variable("COMANDA_GATEWAY_LATENCY_MS", 0)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod
