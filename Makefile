@@ -60,6 +60,7 @@ reset: down
 
 # pytest's exit code is the target's; with CI=true everything is stopped afterwards.
 test: .venv
+	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
 	if [ $$rc -eq 0 ]; then \
@@ -79,9 +80,11 @@ fuzz: .venv
 env:
 	@.venv/bin/python -m stack env
 
+# Style (ruff) and the layer order (import-linter contracts in .importlinter).
 lint: .venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
