@@ -1,6 +1,7 @@
 """Pipeline throughput at given worker settings: the worker is stopped, a backlog of orders is
-placed, and the stack's own ``procs-up`` starts the worker again with the settings. The rate is read from the orders' own timelines (first to last AWAITING_ACCEPTANCE), so
-the worker's start-up time does not count, and the API's speed does not either."""
+placed, and the stack's own ``procs-up`` starts the worker again with the settings. The rate
+is read from the orders' own timelines (first to last AWAITING_ACCEPTANCE), so the worker's
+start-up time does not count, and the API's speed does not either."""
 
 from __future__ import annotations
 
