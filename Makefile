@@ -36,6 +36,7 @@ services: .venv
 
 urls:
 	@echo
+	@echo "  Console  $(or $(COMANDA_URL),$(API))/console/"
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"

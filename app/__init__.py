@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.ops import ops
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
+    from app.web import register_console
     from roles.passwords import prepare
 
     setup_logging("api")
@@ -36,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_tracing(flask_app)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
+    register_console(flask_app)
     return flask_app

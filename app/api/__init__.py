@@ -16,7 +16,7 @@ AUTHORIZATIONS = {
 
 
 def register_api(app: Flask) -> Api:
-    from app.api import admin, auth, catalog, customer, restaurant
+    from app.api import admin, admin_ops, auth, catalog, customer, restaurant
 
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
     api = Api(
@@ -28,7 +28,7 @@ def register_api(app: Flask) -> Api:
         doc="/docs",
         authorizations=AUTHORIZATIONS,
     )
-    for module in (auth, catalog, customer, restaurant, admin):
+    for module in (auth, catalog, customer, restaurant, admin, admin_ops):
         api.add_namespace(module.ns, path=module.PATH)
 
     @api.errorhandler(Exception)

@@ -76,6 +76,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     seed_default_passwords: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # The console's fault controls (stop/start processes, gateway latency, traffic): for
+    # demonstrations only, off by default, refused in production.
+    demo: bool = False
 
     @property
     def production(self) -> bool:
@@ -117,6 +120,7 @@ class Settings:
                 "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
             ),
             cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
+            demo=_bool("COMANDA_DEMO", d.demo),
         )
         settings.check()
         return settings
@@ -136,6 +140,10 @@ class Settings:
                 )
         if self.seed_default_passwords:
             raise ConfigError("COMANDA_SEED_DEFAULT_PASSWORDS must be off in production")
+        if self.demo:
+            raise ConfigError(
+                "COMANDA_DEMO (the console's fault controls) is refused in production"
+            )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)

@@ -12,6 +12,8 @@ anything else is ``tok_ok``.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.core.db import unit_of_work
 from app.core.models import GatewayCharge, utcnow
+from app.payments.latency import override_ms
 
 FLAKY_FAILURES = 2
 
@@ -41,6 +44,15 @@ class Outcome:
     previous: str
 
 
+def latency_ms() -> int:
+    """The simulated network delay of each call: the console's run-time override if one is
+    set (app/payments/latency.py), else COMANDA_GATEWAY_LATENCY_MS (default 0)."""
+    override = override_ms()
+    if override is not None:
+        return override
+    return int(os.environ.get("COMANDA_GATEWAY_LATENCY_MS") or 0)
+
+
 class SimulatedGateway:
     def __init__(self, database_url: str | None = None):
         self.database_url = database_url
@@ -51,6 +63,7 @@ class SimulatedGateway:
         ).one_or_none()
 
     def authorize(self, key: str, token: str, amount_cents: int) -> Outcome:
+        time.sleep(latency_ms() / 1000)  # the network, outside any transaction
         with unit_of_work(self.database_url) as session:
             session.execute(
                 insert(GatewayCharge)
