@@ -82,7 +82,20 @@ def _dlq() -> dict:
     }
 
 
+def _demo() -> dict:
+    from app.demo import local, traffic
+    from app.payments.gateway import latency_ms
+    from app.payments.latency import override_ms
+
+    return {
+        **local.status(),
+        "gateway": {"latency_ms": latency_ms(), "override_ms": override_ms()},
+        "traffic": traffic.running(),
+    }
+
+
 KAFKA = Snapshot("kafka", _kafka, ttl=0.8)
+DEMO = Snapshot("demo", _demo, ttl=0.5)
 CELERY = Snapshot("celery", _celery, ttl=1.5)
 DLQ = Snapshot("dlq", _dlq, ttl=2.0)
 
@@ -195,16 +208,7 @@ class Demo(Resource):
         refusal = demo_refusal(settings.demo, settings.production)
         if refusal:
             return {"enabled": False, "message": refusal}
-        from app.demo import local, traffic
-        from app.payments.gateway import latency_ms
-        from app.payments.latency import override_ms
-
-        return {
-            "enabled": True,
-            **local.status(),
-            "gateway": {"latency_ms": latency_ms(), "override_ms": override_ms()},
-            "traffic": traffic.running(),
-        }
+        return {"enabled": True, **DEMO.get()}
 
 
 @ns.route("/demo/processes/<string:target>")
@@ -216,8 +220,8 @@ class DemoProcess(Resource):
     @requires(Role.ADMIN)
     def post(self, target: str):
         """Stop or start a worker, consumer group, the relay, an API process or Kafka."""
-        _demo_allowed()
         action = parse(ProcessIn).action
+        _demo_allowed()
         if target not in TARGETS or action not in ACTIONS:
             raise BadRequest("unknown target", {"target": f"one of {', '.join(TARGETS)}"})
         from app.demo import local
@@ -238,10 +242,10 @@ class DemoLatency(Resource):
     @requires(Role.ADMIN)
     def post(self):
         """Set (or clear with null) the payment gateway's simulated latency."""
+        ms = parse(LatencyIn).ms
         _demo_allowed()
         from app.payments.latency import set_override_ms
 
-        ms = parse(LatencyIn).ms
         set_override_ms(ms)
         return {"override_ms": ms}
 
@@ -255,10 +259,10 @@ class DemoTraffic(Resource):
     @requires(Role.ADMIN)
     def post(self):
         """Start (at a rate) or stop (rate 0) the traffic generator."""
+        rate = parse(TrafficIn).rate
         _demo_allowed()
         from app.demo import traffic
 
-        rate = parse(TrafficIn).rate
         if rate == 0:
             traffic.stop()
             return {"traffic": None}

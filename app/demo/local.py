@@ -1,8 +1,11 @@
 """Runs the demo controls against this machine's stack: the supervisord that `make up`
-started (its config under the state dir), the stack's pid files, gunicorn's master.
+started (spoken to over its XML-RPC unix socket with supervisor's own transport, which is
+what supervisorctl does, without forking a Python per poll), the stack's pid files, and
+gunicorn's master.
 
-Commands run detached (own session, output to logs/demo.log) and the request returns at
-once: stopping a Celery worker may take its whole graceful period, and starting Kafka takes
+Nothing waits for the effect: programs are stopped and started with wait=False, and Kafka's
+`python -m stack stop|start kafka` runs detached (own session, output to logs/demo.log).
+Stopping a Celery worker may take its whole graceful period and starting Kafka takes
 seconds; no API thread waits for that. The console shows the effect on its next poll.
 """
 
@@ -13,8 +16,11 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from xmlrpc.client import Fault, ServerProxy
 
-from app.demo.targets import TARGETS, command, parse_supervisor_status
+from supervisor.xmlrpc import SupervisorTransport
+
+from app.demo.targets import TARGETS, command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,12 +29,10 @@ def state_dir() -> Path:
     return Path(os.environ.get("COMANDA_STATE_DIR") or REPO / ".run")
 
 
-def _bin(name: str) -> str:
-    return str(Path(sys.prefix) / "bin" / name)
-
-
-def _conf() -> str:
-    return str(state_dir() / "conf" / "supervisord.conf")
+def _supervisor():
+    sock = state_dir() / "supervisor.sock"
+    transport = SupervisorTransport(serverurl=f"unix://{sock}")
+    return ServerProxy("http://127.0.0.1", transport=transport).supervisor
 
 
 def _alive(pid: int | None) -> bool:
@@ -63,14 +67,13 @@ def spawn(cmd: list[str]) -> None:
 
 
 def programs() -> dict[str, dict]:
-    result = subprocess.run(
-        [_bin("supervisorctl"), "-c", _conf(), "status"],
-        capture_output=True,
-        text=True,
-        timeout=5,
-        stdin=subprocess.DEVNULL,
-    )
-    return parse_supervisor_status(result.stdout)
+    """{program: {state, pid}}; empty when supervisord is not running (every state then
+    shows as UNKNOWN)."""
+    try:
+        infos = _supervisor().getAllProcessInfo()
+    except (OSError, Fault):
+        return {}
+    return {i["name"]: {"state": i["statename"], "pid": i["pid"] or None} for i in infos}
 
 
 def api_workers(master: int | None) -> int:
@@ -131,8 +134,15 @@ def apply(target: str, action: str) -> None:
             raise LookupError("the last API process stays: it is the one answering you")
         os.kill(master, signal.SIGTTOU if action == "stop" else signal.SIGTTIN)
         return
-    spawn(
-        command(
-            target, action, python=sys.executable, supervisorctl=_bin("supervisorctl"), conf=_conf()
-        )
-    )
+    if TARGETS[target].kind == "program":
+        try:
+            if action == "stop":
+                _supervisor().stopProcess(target, False)
+            else:
+                _supervisor().startProcess(target, False)
+        except Fault as fault:  # e.g. NOT_RUNNING, ALREADY_STARTED: nothing to do
+            raise LookupError(f"{target}: {fault.faultString}") from None
+        except OSError:
+            raise LookupError("supervisord is not running") from None
+        return
+    spawn(command(target, action, python=sys.executable))

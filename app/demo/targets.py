@@ -2,7 +2,7 @@
 else and the tests can check every entry without running it.
 
 - supervisor programs (relay, the three consumer groups, the Celery worker and beat) are
-  stopped and started with supervisorctl, exactly as `make up` manages them;
+  stopped and started by the supervisord that `make up` runs them under;
 - ``api`` is one API process: gunicorn's master removes a worker on SIGTTOU and adds one on
   SIGTTIN. Stopping the whole API from a request it is serving would leave nothing to start
   it again, and would make the request wait for its own shutdown;
@@ -38,33 +38,15 @@ TARGETS: dict[str, Target] = {
 }
 
 
-def command(target: str, action: str, *, python: str, supervisorctl: str, conf: str) -> list[str]:
-    """The command line that applies ``action`` to a program or service (not to ``api``,
-    which is a signal to a running process). Raises KeyError / ValueError for anything else."""
+def command(target: str, action: str, *, python: str) -> list[str]:
+    """The command line that applies ``action`` to a service (the stack's own CLI). Raises
+    KeyError / ValueError for anything else: programs and ``api`` are not commands."""
     t = TARGETS[target]
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    if t.kind == "program":
-        return [supervisorctl, "-c", conf, action, t.name]
-    if t.kind == "service":
-        return [python, "-m", "stack", action, t.name]
-    raise ValueError(f"{target} is not started or stopped by a command")
-
-
-def parse_supervisor_status(text: str) -> dict[str, dict]:
-    """`supervisorctl status` lines -> {program: {state, pid}}."""
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 2:
-            continue
-        name, state = parts[0], parts[1]
-        pid = None
-        if "pid" in parts:
-            raw = parts[parts.index("pid") + 1].rstrip(",")
-            pid = int(raw) if raw.isdigit() else None
-        out[name] = {"state": state, "pid": pid}
-    return out
+    if t.kind != "service":
+        raise ValueError(f"{target} is not started or stopped by a command")
+    return [python, "-m", "stack", action, t.name]
 
 
 def demo_refusal(enabled: bool, production: bool) -> str | None:

@@ -17,7 +17,7 @@ const unreachable = (probe) => h("p", { class: "error" }, `${t("down")}: ${probe
 export function mount(main) {
   const S = {
     counts: box("counts", t("orders_by_status")),
-    charts: box("charts", `${t("throughput")} · ${t("latency")}`),
+    charts: box("charts", t("last_minutes")),
     restaurants: box("restaurants", t("per_restaurant")),
     kafka: box("kafka", t("kafka")),
     celery: box("celery", t("celery")),
@@ -137,7 +137,11 @@ function table(head, rows) {
 
 function makeCharts(el) {
   const width = () => Math.max(280, Math.floor((el.clientWidth || 600) / 2) - 16);
-  const axes = [{ stroke: "#666" }, { stroke: "#666" }];
+  // Clock times on the x axis (uPlot's default adds a date under the first tick, which
+  // collides with the next label at this width).
+  const hhmm = (u, ticks) => ticks.map((ts) => new Date(ts * 1000).toLocaleTimeString(undefined,
+    { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
+  const axes = [{ stroke: "#666", values: hhmm }, { stroke: "#666" }];
   const make = (label, series) => new uPlot({
     width: width(), height: 180, title: label, axes, scales: { x: { time: true } },
     series: [{}, ...series],
@@ -146,8 +150,8 @@ function makeCharts(el) {
     { label: t("placed_series"), stroke: "#2563eb", width: 2 },
     { label: t("awaiting_series"), stroke: "#16a34a", width: 2 }]);
   const latency = make(t("latency"), [
-    { label: t("p50"), stroke: "#d97706", width: 2, spanGaps: true },
-    { label: t("p95"), stroke: "#dc2626", width: 2, spanGaps: true }]);
+    { label: t("p50"), stroke: "#d97706", width: 2 },
+    { label: t("p95"), stroke: "#dc2626", width: 2 }]);
   const onResize = () => { rate.setSize({ width: width(), height: 180 }); latency.setSize({ width: width(), height: 180 }); };
   window.addEventListener("resize", onResize);
   return {

@@ -23,8 +23,16 @@ export function mount(main) {
     h("section", { class: "card" }, h("h2", {}, t("my_orders")), orders, detail)));
 
   async function loadRestaurants() {
-    const page = await api.get("/restaurants?limit=100");
-    replace(list, page.items.map((r) => h("li", {
+    // Newest first; a few pages are plenty for a demo (a test run adds hundreds).
+    let items = [];
+    let cursor = null;
+    for (let n = 0; n < 3; n++) {
+      const page = await api.get(`/restaurants?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      items = items.concat(page.items);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    replace(list, items.map((r) => h("li", {
       class: `pick ${r.is_open ? "" : "disabled"} ${state.restaurant?.id === r.id ? "on" : ""}`,
       dataset: { id: r.id },
       onclick: () => r.is_open && openRestaurant(r.id),
@@ -148,6 +156,6 @@ export function mount(main) {
   loadRestaurants();
   renderCart();
   // The followed order moves within a second on screen: poll twice a second while visible.
-  const stops = [poller(refreshOrders, 500), poller(loadRestaurants, 5000)];
+  const stops = [poller(refreshOrders, 500), poller(loadRestaurants, 10000)];
   return () => stops.forEach((stop) => stop());
 }

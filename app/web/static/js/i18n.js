@@ -36,7 +36,7 @@ const TEXT = {
     clear: "Clear", traffic: "Traffic generator (orders/s)", traffic_off: "stopped",
     placed_series: "placed", awaiting_series: "reached AWAITING", p50: "p50", p95: "p95",
     processes: "processes", error: "Something went wrong", conflict: "Not possible now",
-    live: "live", paused: "paused", refresh_failed: "Session expired: please log in again",
+    live: "live", paused: "paused", last_minutes: "Pipeline over the last 5 minutes", refresh_failed: "Session expired: please log in again",
   },
   "pt-BR": {
     console: "console", logout: "Sair", login: "Entrar", email: "E-mail", password: "Senha",
@@ -78,6 +78,7 @@ const TEXT = {
     traffic_off: "parado", placed_series: "feitos", awaiting_series: "chegaram a AWAITING",
     p50: "p50", p95: "p95", processes: "processos", error: "Algo deu errado",
     conflict: "Não é possível agora", live: "ao vivo", paused: "pausado",
+    last_minutes: "Pipeline nos últimos 5 minutos",
     refresh_failed: "Sessão expirada: entre novamente",
   },
 };
