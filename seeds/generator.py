@@ -119,9 +119,12 @@ def main() -> int:
         passes = 0
         while not stop.is_set():
             for kitchen in kitchens:
-                kitchen_pass(kitchen)
-                if passes % 20 == 0:
-                    restock(kitchen)
+                try:
+                    kitchen_pass(kitchen)
+                    if passes % 20 == 0:
+                        restock(kitchen)
+                except (requests.RequestException, KeyError, ValueError) as exc:
+                    print(f"generator: kitchen pass failed: {exc!r}", flush=True)
             passes += 1
             stop.wait(0.5)
 

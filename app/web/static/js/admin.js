@@ -142,8 +142,10 @@ function makeCharts(el) {
   const hhmm = (u, ticks) => ticks.map((ts) => new Date(ts * 1000).toLocaleTimeString(undefined,
     { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
   const axes = [{ stroke: "#666", values: hhmm }, { stroke: "#666" }];
-  const make = (label, series) => new uPlot({
-    width: width(), height: 180, title: label, axes, scales: { x: { time: true } },
+  const ms = (u, ticks) => ticks.map((v) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`));
+  const make = (label, series, yValues) => new uPlot({
+    width: width(), height: 180, title: label, scales: { x: { time: true } },
+    axes: yValues ? [axes[0], { stroke: "#666", size: 64, values: yValues }] : axes,
     series: [{}, ...series],
   }, [[], ...series.map(() => [])], el.appendChild(h("div", { class: "chart" })));
   const rate = make(t("throughput"), [
@@ -151,7 +153,7 @@ function makeCharts(el) {
     { label: t("awaiting_series"), stroke: "#16a34a", width: 2 }]);
   const latency = make(t("latency"), [
     { label: t("p50"), stroke: "#d97706", width: 2 },
-    { label: t("p95"), stroke: "#dc2626", width: 2 }]);
+    { label: t("p95"), stroke: "#dc2626", width: 2 }], ms);
   const onResize = () => { rate.setSize({ width: width(), height: 180 }); latency.setSize({ width: width(), height: 180 }); };
   window.addEventListener("resize", onResize);
   return {

@@ -13,7 +13,6 @@ export function mount(main) {
   const feed = h("div", { id: "feed" });
   const menu = h("div", { id: "menu-editor" });
   const settings = h("div", { id: "settings" });
-  const busy = new Set(); // orders with a click in flight: one click, one request
   let orders = [];
   let lastSignature = null;
   replace(main, h("div", { class: "grid restaurant" },
@@ -46,14 +45,14 @@ export function mount(main) {
     const actions = [];
     if (o.status === "AWAITING_ACCEPTANCE") {
       actions.push(h("button", { class: "primary small", dataset: { act: "accept" },
-        onclick: () => act(o, `/restaurant/orders/${o.id}/accept`) }, t("accept")));
+        onclick: (e) => act(e, `/restaurant/orders/${o.id}/accept`) }, t("accept")));
       const reason = h("input", { class: "reason", placeholder: t("reject_reason"), maxlength: 300 });
       actions.push(reason, h("button", { class: "danger small", dataset: { act: "reject" },
-        onclick: () => act(o, `/restaurant/orders/${o.id}/reject`,
+        onclick: (e) => act(e, `/restaurant/orders/${o.id}/reject`,
           { reason: reason.value.trim() || "kitchen is full" }) }, t("reject")));
     } else if (NEXT[o.status]) {
       actions.push(h("button", { class: "primary small", dataset: { act: "advance" },
-        onclick: () => act(o, `/restaurant/orders/${o.id}/status`, { status: NEXT[o.status] }) },
+        onclick: (e) => act(e, `/restaurant/orders/${o.id}/status`, { status: NEXT[o.status] }) },
       `${t("advance_to")} ${statusName(NEXT[o.status])}`));
     }
     return h("article", { class: "ticket", id: `ticket-${o.id}`, dataset: { id: o.id } },
@@ -65,18 +64,20 @@ export function mount(main) {
       h("div", { class: "actions" }, actions));
   }
 
-  async function act(order, path, body) {
-    if (busy.has(order.id)) return;
-    busy.add(order.id);
+  async function act(event, path, body) {
+    // One click, one request: the clicked button stays disabled while it is in flight. The
+    // next step's button is a new one (the board re-draws), usable at once.
+    const button = event.currentTarget;
+    if (button.disabled) return;
+    button.disabled = true;
     try {
       await api.post(path, body);
-      lastSignature = null;
-      await loadBoard();
     } catch (err) {
       toast(err.status === 409 ? `${t("conflict")}: ${err.message}` : err.message, "error");
-    } finally {
-      busy.delete(order.id);
+      button.disabled = false;
     }
+    lastSignature = null;
+    await loadBoard();
   }
 
   function tickCountdowns() {
