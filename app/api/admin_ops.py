@@ -4,7 +4,12 @@ demo fault controls (COMANDA_DEMO=1 only). Each handler parses, calls one functi
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 from flask_restx import Namespace, Resource, fields
 from pydantic import BaseModel, Field
@@ -23,6 +28,8 @@ from app.orders.series import order_series
 from roles import Role
 
 PATH = "/admin/ops"
+REPO = Path(__file__).resolve().parents[2]
+SPOT = re.compile(r"^\d{1,6}:\d{1,19}$")
 ns = Namespace("admin-ops", description="Live operations views and demo fault controls (admin)")
 
 
@@ -52,30 +59,44 @@ probe_model = ns.model(
 
 
 def _kafka() -> dict:
-    from events.lag import read_lag
+    from app.core.kafka_lag import read_lag
 
     return read_lag(get_settings().orders_topic)
 
 
 def _celery() -> dict:
-    from workers.inspect import queue_depths, workers
+    from app.core.celery_state import queue_depths, workers
 
     return {"workers": workers(timeout=0.5), "queues": queue_depths()}
 
 
-def _dlq() -> dict:
-    from events.dlq import read_all
+def _dlq_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The DLQ through its own tool, events/dlq.py (the API does not import the Kafka
+    adapter: README "Architecture"). It runs under the DLQ snapshot's single flight."""
+    return subprocess.run(
+        [sys.executable, "-m", "events.dlq", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
+    )
 
-    letters = read_all(limit=100)
+
+def _dlq() -> dict:
+    listed = _dlq_cli("list", "--json", "--limit", "100")
+    if listed.returncode != 0:
+        raise RuntimeError("events.dlq list failed")
+    letters = [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
     return {
         "letters": [
             {
-                "spot": d.spot,
-                "key": d.key.decode(errors="replace") if d.key else None,
-                "error": d.headers.get("error"),
-                "consumer_group": d.headers.get("consumer_group"),
-                "origin": d.headers.get("origin_topic"),
-                "value": (d.value or b"")[:200].decode(errors="replace"),
+                "spot": d.get("spot"),
+                "key": d.get("key"),
+                "error": d.get("error"),
+                "consumer_group": d.get("consumer_group"),
+                "origin": d.get("origin_topic"),
+                "value": d.get("value"),
             }
             for d in letters
         ]
@@ -184,15 +205,16 @@ class Replay(Resource):
     @requires(Role.ADMIN)
     def post(self):
         """Send chosen dead letters back to the topic they came from."""
-        from events.dlq import replay
-
         spots = parse(ReplayIn).spots
-        try:
-            done = replay(spots)
-        except SystemExit as exc:  # the tool's "not in the dead-letter topic: ..."
-            raise Conflict(str(exc)) from None
-        DLQ.ttl = 0  # the next read shows the topic as it is now
-        return {"replayed": done}
+        if not all(SPOT.match(spot) for spot in spots):
+            raise BadRequest("invalid spot", {"spots": "PARTITION:OFFSET"})
+        result = _dlq_cli("replay", *spots)
+        if result.returncode != 0:  # the tool's "not in the dead-letter topic: ..."
+            message = result.stderr.strip().splitlines()[-1:] or ["replay failed"]
+            raise Conflict(message[0][:300])
+        DLQ.expire()  # the next read shows the topic as it is now
+        replayed = [line.split()[-1] for line in result.stdout.splitlines() if line.strip()]
+        return {"replayed": replayed}
 
 
 @ns.route("/demo")

@@ -48,6 +48,10 @@ class Snapshot:
         finally:
             self._refreshing.release()
 
+    def expire(self) -> None:
+        with self._lock:
+            self._at = float("-inf")
+
     def _run(self) -> dict:
         try:
             return {"available": True, **self.probe()}

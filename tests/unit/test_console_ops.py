@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from app.api.snapshot import Snapshot
+from app.core.kafka_lag import lag_table
 from app.core.settings import ConfigError, Settings
 from app.demo.targets import TARGETS, command, demo_refusal
 from app.orders.series import bucket_of, fill
-from events.lag import lag_table
 
 pytestmark = pytest.mark.unit
 

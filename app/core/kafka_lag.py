@@ -13,7 +13,7 @@ import threading
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from events.kafka import make_admin
+from app.core.settings import get_settings
 
 try:  # kafka-python 3.x
     from kafka.protocol.consumer.offsets import OffsetSpec
@@ -50,7 +50,12 @@ def lag_table(
 def _client() -> KafkaAdminClient:
     global _admin
     if _admin is None:
-        _admin = make_admin(request_timeout_ms=3000, bootstrap_timeout_ms=3000)
+        _admin = KafkaAdminClient(
+            bootstrap_servers=get_settings().kafka_servers,
+            request_timeout_ms=3000,
+            bootstrap_timeout_ms=3000,
+            client_id="comanda-console",
+        )
     return _admin
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 from kombu import Connection
 
 from app.core.settings import get_settings
+from app.core.task_queue import QUEUE, make_celery
 
-QUEUES = ("comanda",)
+QUEUES = (QUEUE,)
+_client = None
 
 
 def queue_depths(names: tuple[str, ...] = QUEUES) -> list[dict]:
@@ -30,9 +32,10 @@ def queue_depths(names: tuple[str, ...] = QUEUES) -> list[dict]:
 def workers(timeout: float = 0.5) -> list[dict]:
     """[{name, pid, concurrency, processed}] for every worker that answers within ``timeout``
     (one broadcast; the call always waits the whole timeout for stragglers)."""
-    from workers.celery_app import app
-
-    stats = app.control.inspect(timeout=timeout).stats() or {}
+    global _client
+    if _client is None:  # the sending client is enough to broadcast; made once per process
+        _client = make_celery("comanda-console")
+    stats = _client.control.inspect(timeout=timeout).stats() or {}
     rows = []
     for name in sorted(stats):
         info = stats[name]
