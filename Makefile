@@ -10,7 +10,8 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
+	test-browser
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -37,6 +38,7 @@ services: .venv
 
 urls:
 	@echo
+	@echo "  Console  $(or $(COMANDA_URL),$(API))/console/"
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"
@@ -63,6 +65,7 @@ test: .venv
 	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
 		$(WITH_ENV) .venv/bin/pytest -m "not chaos" tests || rc=$$?; \
 	fi; \
@@ -76,6 +79,12 @@ fuzz: .venv
 	$(MAKE) --no-print-directory up
 	$(WITH_ENV) $(PY) -m tests.security.fuzz --examples $(or $(FUZZ_EXAMPLES),200) \
 		--max-time $(or $(FUZZ_SECONDS),0)
+
+# The console in headless Chromium (tests/browser); screenshots in $(STATE)/screenshots/.
+test-browser: .venv
+	$(MAKE) --no-print-directory up
+	$(STACK) browser
+	$(WITH_ENV) .venv/bin/pytest -m browser tests/browser
 
 env:
 	@.venv/bin/python -m stack env
