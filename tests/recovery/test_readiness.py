@@ -20,7 +20,7 @@ import requests
 
 from tests.integration.conftest import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.recovery
 CHECK_NAME = {"postgres": "database", "kafka": "kafka", "rabbitmq": "rabbitmq"}
 API = os.environ.get("COMANDA_URL", "")
 

@@ -22,7 +22,7 @@ from tests.e2e.client import DEFAULT_PASSWORD, describe, fresh_email
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 

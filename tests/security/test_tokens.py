@@ -30,7 +30,7 @@ from tests.e2e.client import describe, expect
 from .conftest import assert_error
 from .test_authz_matrix import OPS
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 REQUIRED = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "role")
