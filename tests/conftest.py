@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+# The shared fixtures (clients, users, fresh tenants) for every folder.
+pytest_plugins = ["tests.support.fixtures"]
+
 SUITES = ("unit", "integration", "e2e", "security", "recovery", "chaos")
 # Tests that stop or kill services run after all the others, whatever folder they sit in,
 # so no other test ever meets a service on its way back up.

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from .client import describe, expect
+from tests.support.client import describe, expect
 
 pytestmark = pytest.mark.e2e
 

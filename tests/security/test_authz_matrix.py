@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.e2e.client import DEFAULT_PASSWORD, Client, describe, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, Client, describe, fresh_email
 
 from .conftest import World, assert_error
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.client import DEFAULT_PASSWORD, expect, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, expect, fresh_email
 
 from .conftest import PIPELINE_DONE, World
 

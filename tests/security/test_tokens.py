@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from app.core.settings import DEFAULT_SECRET, Settings, use_settings
 from roles import tokens
-from tests.e2e.client import describe, expect
+from tests.support.client import describe, expect
 
 from .conftest import assert_error
 from .test_authz_matrix import OPS
