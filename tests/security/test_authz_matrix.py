@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.e2e.client import DEFAULT_PASSWORD, Client, describe, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, Client, describe, fresh_email
 
 from .conftest import World, assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 CALLERS = ("anonymous", "customer_a", "customer_b", "restaurant_x", "restaurant_y", "admin")
 ROLE = {
