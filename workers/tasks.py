@@ -45,7 +45,8 @@ class PipelineTask(Task):
         if self.step is None or order_id is None:
             return
         log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        if pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}"):
+        # The error stays in the log; the order's timeline gets a fixed code (give_up).
+        if pipeline.give_up(order_id, self.step, repr(exc)):
             with unit_of_work() as session:
                 bump(session, f"pipeline_gave_up_{self.step}")
 

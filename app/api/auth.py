@@ -13,7 +13,7 @@ from app.api.validation import parse
 from app.core.db import read_only, unit_of_work
 from app.core.errors import Conflict
 from app.core.models import User
-from roles import Role, sessions
+from roles import Role, emails, sessions
 from roles.passwords import hash_password
 
 PATH = "/auth"
@@ -53,7 +53,10 @@ def user_view(user: User) -> dict:
 def create_user(
     email: str, password: str, name: str, role: Role, restaurant_id: int | None = None
 ) -> dict:
-    """Create an account (409 if the e-mail is taken). Also used by the admin API."""
+    """Create an account (409 if the e-mail, in its normal form, is taken). Also used by the
+    admin API. ``email`` is already normalised by the schema; doing it again is a no-op that
+    keeps every stored address in the one form the unique key compares."""
+    email = emails.normalise(email)
     hashed = hash_password(password)
     try:
         with unit_of_work() as session:

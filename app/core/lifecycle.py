@@ -6,6 +6,7 @@ change an order's status through ``transition()``; nothing else may.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -92,3 +93,12 @@ def next_kitchen_step(current: Status) -> Status | None:
 
 def is_cancellable(current: Status) -> bool:
     return can_transition(current, S.CANCELLED, R.CUSTOMER_CANCELLED)
+
+
+def past_acceptance_deadline(status: str, deadline_at: datetime | None, now: datetime) -> bool:
+    """Whether an order awaiting acceptance has run out of time. Accept, reject and cancel
+    answer 409 once it has (app/orders/commands.py), in the transaction that holds the
+    order's lock, so a late accept cannot capture a payment the sweep is about to void;
+    the sweep's query (expire_unaccepted) then cancels it with acceptance_timeout using the
+    same comparison. Other statuses' deadlines are the pipeline's, not the restaurant's."""
+    return Status(status) == S.AWAITING_ACCEPTANCE and deadline_at is not None and deadline_at < now

@@ -7,9 +7,15 @@ Every process (API, relay, consumers, workers) builds its settings with
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields, replace
 
-DEFAULT_SECRET = "comanda-dev-secret-change-me-please-0123456789"  # noqa: S105 - dev only
+# The development key earlier versions shipped in this file. It is public (it is in the
+# history), so it is refused everywhere. No key lives in the source any more: `stack up`
+# writes a random one per install (<state dir>/secrets/jwt-secret) and `stack env` exports
+# it; a process started without one signs with a random key of its own (see from_env).
+PUBLISHED_DEV_SECRET = "comanda-dev-secret-change-me-please-0123456789"  # noqa: S105
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigError(RuntimeError):
@@ -57,7 +63,8 @@ class Settings:
     orders_topic: str = "orders"
     dlq_topic: str = "orders.dlq"
     orders_partitions: int = 6
-    jwt_secret: str = DEFAULT_SECRET
+    # Random unless set: never a value anyone can read in the source.
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
     jwt_kid: str = "k1"
     # Earlier signing keys, still accepted (by kid) for tokens issued before a rotation.
     jwt_previous_secrets: tuple[tuple[str, str], ...] = ()
@@ -93,7 +100,10 @@ class Settings:
             orders_topic=_str("COMANDA_ORDERS_TOPIC", d.orders_topic),
             dlq_topic=_str("COMANDA_DLQ_TOPIC", d.dlq_topic),
             orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", d.orders_partitions),
-            jwt_secret=_str("COMANDA_JWT_SECRET", d.jwt_secret),
+            # Unset: production refuses to start (check); development gets a random key of
+            # this process's own, so its tokens are good nowhere else.
+            jwt_secret=os.environ.get("COMANDA_JWT_SECRET")
+            or ("" if _str("COMANDA_ENV", d.env) == "production" else d.jwt_secret),
             jwt_kid=_str("COMANDA_JWT_KID", d.jwt_kid),
             jwt_previous_secrets=_keys("COMANDA_JWT_PREVIOUS_SECRETS"),
             jwt_issuer=_str("COMANDA_JWT_ISSUER", d.jwt_issuer),
@@ -126,10 +136,17 @@ class Settings:
         kids = [kid for kid, _ in self.jwt_previous_secrets]
         if self.jwt_kid in kids or len(set(kids)) != len(kids):
             raise ConfigError("COMANDA_JWT_PREVIOUS_SECRETS: each kid once, never COMANDA_JWT_KID")
+        keys = (self.jwt_secret, *(secret for _, secret in self.jwt_previous_secrets))
+        if PUBLISHED_DEV_SECRET in keys:
+            raise ConfigError(
+                "COMANDA_JWT_SECRET (or a previous secret) is the development key published in "
+                "the source: anyone can sign tokens with it. Unset it (`stack up` makes a random "
+                "one) or set a random value"
+            )
         if not self.production:
             return
-        for secret in (self.jwt_secret, *(secret for _, secret in self.jwt_previous_secrets)):
-            if secret == DEFAULT_SECRET or len(secret) < 32:
+        for secret in keys:
+            if len(secret) < MIN_SECRET_LENGTH:
                 raise ConfigError(
                     "COMANDA_JWT_SECRET (and COMANDA_JWT_PREVIOUS_SECRETS) must be random values "
                     "of at least 32 characters in production"

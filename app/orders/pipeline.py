@@ -7,6 +7,7 @@ gateway is passed in: tests may give a fake for the pure decisions.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from enum import StrEnum
 
@@ -21,7 +22,10 @@ from app.core.settings import get_settings
 from app.orders import stock
 from app.orders.changes import lock_order, move, note
 from app.orders.commands import stop_order
+from app.orders.rules import order_total, total_allowed
 from app.payments.gateway import GatewayTimeout, SimulatedGateway
+
+log = logging.getLogger("comanda.pipeline")
 
 
 class Step(StrEnum):
@@ -69,7 +73,7 @@ def validate(order_id: int) -> Step | None:
                 )
             )
         }
-        if restaurant is None or len(menu) != len(ids):
+        if restaurant is None or len(menu) != len(ids) or order.unknown_items:
             stop_order(session, order, Status.REJECTED, Reason.INVALID_ORDER)
             return next_step(order)
         if not restaurant.is_open or not all(m.available for m in menu.values()):
@@ -78,7 +82,10 @@ def validate(order_id: int) -> Step | None:
         for line in order.items:
             line.name = menu[line.menu_item_id].name
             line.unit_price_cents = menu[line.menu_item_id].price_cents
-        order.total_cents = sum(line.unit_price_cents * line.quantity for line in order.items)
+        order.total_cents = order_total((ln.unit_price_cents, ln.quantity) for ln in order.items)
+        if not total_allowed(order.total_cents):  # prices rose after intake
+            stop_order(session, order, Status.REJECTED, Reason.INVALID_ORDER)
+            return next_step(order)
         order.payment = Payment(
             order_id=order.id,
             idempotency_key=f"order-{order.id}-payment",
@@ -216,15 +223,20 @@ def stuck_orders(session: Session, limit: int = 200) -> list[tuple[int, Step]]:
     return due
 
 
-def give_up(order_id: int, step: Step, error: str) -> bool:
+def give_up(order_id: int, step: Step, error: str = "") -> bool:
     """A step failed for good: end the order with a reason rather than leave it hanging.
-    Returns True when the order was stopped."""
+    Returns True when the order was stopped. The timeline (and so the event, the feed and
+    the API) gets a fixed code, ``<step>_failed``; ``error`` goes only to the log."""
     with unit_of_work() as session:
         order = lock_order(session, order_id)
         if order.status != Status.PLACED or next_step(order) != step:
             return False
         reason = Reason.PAYMENT_DECLINED if step == Step.AUTHORIZE else Reason.INVALID_ORDER
-        stop_order(
-            session, order, Status.REJECTED, reason, f"{step} failed permanently: {error}"[:300]
-        )
+        log.error("order %s: %s failed permanently: %s", order_id, step, error)
+        stop_order(session, order, Status.REJECTED, reason, failure_code(step))
         return True
+
+
+def failure_code(step: Step) -> str:
+    """What a timeline says about a step that failed for good: a code, never the error."""
+    return f"{step}_failed"

@@ -23,7 +23,7 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from app.core.settings import DEFAULT_SECRET, Settings, use_settings
+from app.core.settings import PUBLISHED_DEV_SECRET, Settings, use_settings
 from roles import tokens
 from tests.e2e.client import describe, expect
 
@@ -256,7 +256,7 @@ PRODUCTION = {"COMANDA_ENV": "production", "COMANDA_SEED_DEFAULT_PASSWORDS": "of
     "env",
     [
         {},  # the default key
-        {"COMANDA_JWT_SECRET": DEFAULT_SECRET},
+        {"COMANDA_JWT_SECRET": PUBLISHED_DEV_SECRET},
         {"COMANDA_JWT_SECRET": "short-but-not-default"},
         {"COMANDA_JWT_SECRET": "k" * 40, "COMANDA_JWT_PREVIOUS_SECRETS": "k0:short"},
         {"COMANDA_JWT_SECRET": "k" * 40, "COMANDA_SEED_DEFAULT_PASSWORDS": "on"},
