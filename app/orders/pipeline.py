@@ -82,10 +82,11 @@ def validate(order_id: int) -> Step | None:
         for line in order.items:
             line.name = menu[line.menu_item_id].name
             line.unit_price_cents = menu[line.menu_item_id].price_cents
-        order.total_cents = order_total((ln.unit_price_cents, ln.quantity) for ln in order.items)
-        if not total_allowed(order.total_cents):  # prices rose after intake
+        total = order_total((line.unit_price_cents, line.quantity) for line in order.items)
+        if not total_allowed(total):  # prices rose after intake
             stop_order(session, order, Status.REJECTED, Reason.INVALID_ORDER)
             return next_step(order)
+        order.total_cents = total
         order.payment = Payment(
             order_id=order.id,
             idempotency_key=f"order-{order.id}-payment",
