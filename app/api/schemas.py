@@ -23,7 +23,8 @@ from roles import emails
 MAX_ID = 2**31 - 1
 NO_NUL = r"^[^\x00]*$"
 # Surrounding whitespace is stripped afterwards, so the pattern allows it.
-EMAIL = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+# The dot may be any full stop IDNA reads as one (roles/emails.py maps them).
+EMAIL = r"^\s*[^@\s\x00]+@[^@\s\x00]+[.。．｡][^@\s\x00]+\s*$"
 
 
 def _stripped(min_length: int) -> Callable[[str], str]:
@@ -44,6 +45,9 @@ def _email(value: str) -> str:
         value = emails.canonical(value)
     except emails.AmbiguousEmail as exc:
         raise ValueError(str(exc)) from None
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or "" in domain.split("."):
+        raise ValueError("is not an e-mail address once invisible characters are removed")
     return _fits(value)
 
 
