@@ -1,7 +1,7 @@
 """hardening: 64-bit money, orders keyed to existing restaurants, normalised e-mails
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0008
 Create Date: 2026-11-29 08:45:00
 
 - Every money column becomes bigint: a 3 x 99 x R$ 100,000 order overflowed the 32-bit
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"  # written after 0003; follows main's head since the merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
-from tests.e2e.client import DEFAULT_PASSWORD, describe, expect
+from tests.support.client import DEFAULT_PASSWORD, describe, expect
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 
 def full_width(text: str) -> str:

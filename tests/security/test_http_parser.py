@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.client import describe
+from tests.support.client import describe
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 
 @pytest.fixture(scope="module")
