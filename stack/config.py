@@ -94,7 +94,7 @@ class Config(EnvSettings):
         from .keys import app_secrets
 
         return {
-            **app_secrets(self),
+            **app_secrets(self.state_dir),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "DATABASE_URL": (
                 f"postgresql+psycopg://comanda:comanda@127.0.0.1:{self.pg_port}/comanda"

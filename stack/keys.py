@@ -13,18 +13,16 @@ import os
 import secrets
 from pathlib import Path
 
-from .config import Config
-
 JWT_SECRET_FILE = "jwt-secret"
 
 
-def secrets_dir(cfg: Config) -> Path:
-    return cfg.state_dir / "secrets"
+def secrets_dir(state_dir: Path) -> Path:
+    return state_dir / "secrets"
 
 
-def jwt_secret(cfg: Config) -> str:
+def jwt_secret(state_dir: Path) -> str:
     """The install's signing key, created (atomically, once) on first use."""
-    folder = secrets_dir(cfg)
+    folder = secrets_dir(state_dir)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     path = folder / JWT_SECRET_FILE
@@ -42,5 +40,6 @@ def jwt_secret(cfg: Config) -> str:
     return value
 
 
-def app_secrets(cfg: Config) -> dict[str, str]:
-    return {"COMANDA_JWT_SECRET": os.environ.get("COMANDA_JWT_SECRET") or jwt_secret(cfg)}
+def app_secrets(state_dir: Path) -> dict[str, str]:
+    """What `stack env` and the app processes get (an explicit COMANDA_JWT_SECRET wins)."""
+    return {"COMANDA_JWT_SECRET": os.environ.get("COMANDA_JWT_SECRET") or jwt_secret(state_dir)}
