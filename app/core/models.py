@@ -270,3 +270,13 @@ class LoginFailure(Base):
         Index("login_failures_account_at", "account", "at"),
         Index("login_failures_client_at", "client", "at"),
     )
+
+
+class RuntimeOverride(Base):
+    """A setting changed at run time from the console's demo controls (e.g. the gateway's
+    latency). Shared by every process through the database; absent means "use the default"."""
+
+    __tablename__ = "runtime_overrides"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -25,12 +25,12 @@ from sqlalchemy import text
 
 from app.core.settings import DEFAULT_SECRET, Settings, use_settings
 from roles import tokens
-from tests.e2e.client import describe, expect
+from tests.support.client import describe, expect
 
 from .conftest import assert_error
 from .test_authz_matrix import OPS
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 REQUIRED = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "role")
