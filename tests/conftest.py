@@ -19,9 +19,9 @@ import pytest
 pytest_plugins = ["tests.support.fixtures"]
 
 SUITES = ("unit", "integration", "e2e", "security", "recovery", "chaos")
-# Tests that stop or kill services run after all the others, whatever folder they sit in,
+# Tests that stop or kill services (the demos too) run after all the others, whatever folder,
 # so no other test ever meets a service on its way back up.
-DESTRUCTIVE = ("recovery", "chaos")
+DESTRUCTIVE = ("recovery", "chaos", "demo")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
