@@ -10,7 +10,7 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls trace
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -18,6 +18,7 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make trace ORDER=<id>  one order's path through every process's log, in time order"
 	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
@@ -39,6 +40,7 @@ urls:
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"
+	@$(STACK) urls
 	@echo
 
 up: services
@@ -85,6 +87,11 @@ lint: .venv
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
 	$(WITH_ENV) $(PY) -m tests.bench $(BENCH_ARGS)
+
+# One order's log lines from every process, merged in time order (by its correlation ids).
+trace: .venv
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order id>" >&2; exit 2; }
+	@$(STACK) trace $(ORDER)
 
 logs:
 	tail -n 20 -F $(STATE)/logs/*.log $(STATE)/logs/rabbitmq/*.log

@@ -11,6 +11,8 @@ procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
+urls              where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
+trace <order id>  one order's log lines from every process, in time order
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def cmd_reset(cfg: Config) -> int:
 
 
 def cmd_env(cfg: Config) -> int:
-    for key, value in cfg.app_env().items():
+    for key, value in {**cfg.app_env(), **cfg.monitoring_env()}.items():
         print(f"{key}={shlex.quote(value)}")
     return 0
 
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run",
+            "procs-up", "procs-down", "procs-status", "run", "urls", "trace",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.command
     if cmd in ("start", "stop") and len(args.services) != 1:
         parser.error(f"{cmd} takes exactly one service")
+    if cmd == "trace" and (len(args.services) != 1 or not args.services[0].isdigit()):
+        parser.error("trace takes one order id (a number)")
     try:
         if cmd in ("up", "start"):
             return cmd_up(cfg, args.services)
@@ -135,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reset(cfg)
         if cmd == "env":
             return cmd_env(cfg)
+        if cmd == "urls":
+            from . import monitoring
+
+            print("\n".join(monitoring.urls(cfg)))
+            return 0
+        if cmd == "trace":
+            from . import trace
+
+            return trace.run(cfg, int(args.services[0]))
         from . import procs
 
         return {

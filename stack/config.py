@@ -36,6 +36,13 @@ class Config:
     api_port: int
     orders_partitions: int
     dlq_partitions: int
+    # Monitoring (stack/monitoring.py): loopback ports and the dev logins printed by make run.
+    metrics_port: int = 59100
+    prometheus_port: int = 59090
+    flower_port: int = 55555
+    rabbitmq_management_port: int = 55675
+    flower_user: str = "comanda"
+    flower_password: str = "comanda-flower"
 
     @classmethod
     def from_env(cls) -> Config:
@@ -58,6 +65,12 @@ class Config:
             api_port=_int("COMANDA_API_PORT", 8000),
             orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", 6),
             dlq_partitions=_int("COMANDA_DLQ_PARTITIONS", 3),
+            metrics_port=_int("COMANDA_METRICS_PORT", 59100),
+            prometheus_port=_int("COMANDA_PROMETHEUS_PORT", 59090),
+            flower_port=_int("COMANDA_FLOWER_PORT", 55555),
+            rabbitmq_management_port=_int("COMANDA_RABBITMQ_MANAGEMENT_PORT", 55675),
+            flower_user=os.environ.get("COMANDA_FLOWER_USER") or "comanda",
+            flower_password=os.environ.get("COMANDA_FLOWER_PASSWORD") or "comanda-flower",
         )
 
     @property
@@ -103,4 +116,17 @@ class Config:
             ),
             "CELERY_BROKER_URL": f"amqp://comanda:comanda@127.0.0.1:{self.rabbitmq_port}//",
             "COMANDA_URL": f"http://127.0.0.1:{self.api_port}",
+        }
+
+    def monitoring_env(self) -> dict[str, str]:
+        """Where to watch the running stack (`make env`); the RabbitMQ UI login is the
+        broker's own user."""
+        return {
+            "PROMETHEUS_URL": f"http://127.0.0.1:{self.prometheus_port}",
+            "FLOWER_URL": f"http://127.0.0.1:{self.flower_port}",
+            "FLOWER_USER": self.flower_user,
+            "FLOWER_PASSWORD": self.flower_password,
+            "RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{self.rabbitmq_management_port}",
+            "RABBITMQ_MANAGEMENT_USER": "comanda",
+            "RABBITMQ_MANAGEMENT_PASSWORD": "comanda",
         }

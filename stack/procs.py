@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from . import monitoring
 from .config import Config
 from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
 
@@ -42,6 +43,7 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"
             f" --schedule={cfg.state_dir}/celerybeat-schedule"
         ),
+        **monitoring.programs(cfg),
     }
 
 
@@ -70,9 +72,13 @@ def _esc(value: str) -> str:
     return value.replace("%", "%%")
 
 
+def _env_line(env: dict[str, str]) -> str:
+    return ",".join(f'{k}="{_esc(v)}"' for k, v in env.items())
+
+
 def render(cfg: Config, progs: dict[str, str]) -> str:
     env = {**cfg.app_env(), "PYTHONUNBUFFERED": "1", "COMANDA_STATE_DIR": str(cfg.state_dir)}
-    env_line = ",".join(f'{k}="{_esc(v)}"' for k, v in env.items())
+    env_line = _env_line(env)
     out = [
         "; Rendered by `python -m stack procs-up`; edits are overwritten.",
         "[unix_http_server]",
@@ -98,9 +104,11 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
         "",
     ]
     for name, command in progs.items():
+        own_env = monitoring.program_env(cfg, name)
         out += [
             f"[program:{name}]",
             f"command={_esc(command)}",
+            *([f"environment={_env_line(own_env)}"] if own_env else []),
             f"directory={cfg.repo}",
             "autostart=true",
             "autorestart=true",
@@ -141,7 +149,11 @@ def _head(conf: str) -> str:
 
 def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
     """Write the config and start supervisord, or make a running one pick up config changes."""
+    from . import prereqs
+
+    prereqs.ensure({"prometheus"})
     cfg.ensure_dirs()
+    monitoring.prepare(cfg)
     new = render(cfg, progs)
     old = conf_path(cfg).read_text() if conf_path(cfg).exists() else ""
     if supervisord_pid(cfg) and _head(old) != _head(new):

@@ -55,3 +55,10 @@ def make_celery() -> Celery:
 
 
 app = make_celery()
+
+# Connect the metric signal handlers in every process that loads the app (worker and beat),
+# and keep the sweeps' routine lines out of the logs.
+from workers import metrics as _metrics  # noqa: E402, F401
+from workers import quiet  # noqa: E402
+
+quiet.install(app.conf.beat_schedule)

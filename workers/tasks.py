@@ -23,7 +23,6 @@ from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
 from app.core import correlation
-from app.core.counters import bump
 from app.core.db import dispose_all, unit_of_work
 from app.core.models import OutboxEvent, utcnow
 from app.orders import commands, pipeline
@@ -45,9 +44,7 @@ class PipelineTask(Task):
         if self.step is None or order_id is None:
             return
         log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        if pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}"):
-            with unit_of_work() as session:
-                bump(session, f"pipeline_gave_up_{self.step}")
+        pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}")
 
 
 RETRY = dict(
@@ -138,7 +135,6 @@ def expire_unaccepted_orders() -> int:
     order.cancelled event like any other cancel."""
     with unit_of_work() as session:
         expired = commands.expire_unaccepted(session)
-        bump(session, "sweep_acceptance_timeouts", len(expired))
     if expired:
         log.info("acceptance timeout cancelled orders %s", expired)
     return len(expired)
@@ -150,7 +146,6 @@ def redrive_stuck_orders() -> int:
     the publish of the next task, a lost message)."""
     with unit_of_work() as session:
         due = pipeline.stuck_orders(session)
-        bump(session, "sweep_redriven", len(due))
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)
         follow(step, order_id)

@@ -76,6 +76,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     seed_default_passwords: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # /metrics on the public API port answers only `Authorization: Bearer <this>`; empty (the
+    # default) turns it off (404). Prometheus scrapes each process's loopback port instead.
+    metrics_token: str = ""
 
     @property
     def production(self) -> bool:
@@ -117,6 +120,7 @@ class Settings:
                 "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
             ),
             cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
+            metrics_token=_str("COMANDA_METRICS_TOKEN", d.metrics_token),
         )
         settings.check()
         return settings

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.core.db import unit_of_work
 from app.core.models import GatewayCharge, utcnow
+from app.payments.metrics import counted
 
 FLAKY_FAILURES = 2
 
@@ -50,6 +51,7 @@ class SimulatedGateway:
             select(GatewayCharge).where(GatewayCharge.idempotency_key == key).with_for_update()
         ).one_or_none()
 
+    @counted
     def authorize(self, key: str, token: str, amount_cents: int) -> Outcome:
         with unit_of_work(self.database_url) as session:
             session.execute(
@@ -83,6 +85,7 @@ class SimulatedGateway:
             raise GatewayTimeout(f"no reply from the gateway for {key}: outcome unknown")
         return Outcome(charge.status, "pending")
 
+    @counted
     def capture(self, key: str) -> Outcome:
         with unit_of_work(self.database_url) as session:
             charge = self._locked(session, key)
@@ -95,6 +98,7 @@ class SimulatedGateway:
                 charge.captures += 1
             return Outcome(charge.status, previous)
 
+    @counted
     def void(self, key: str) -> Outcome:
         """Void an authorization, refund a capture; a void for an unknown key blocks any
         later authorization with that key (the call may still be in flight)."""
@@ -112,6 +116,7 @@ class SimulatedGateway:
                 charge.status = "refunded"
             return Outcome(charge.status, previous)
 
+    @counted
     def lookup(self, key: str) -> Outcome:
         with unit_of_work(self.database_url) as session:
             charge = session.get(GatewayCharge, key)
