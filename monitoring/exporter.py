@@ -17,8 +17,6 @@ log = logging.getLogger("comanda.exporter")
 
 def main() -> None:
     setup_logging("exporter")
-    # kafka-python warns of a "blocking event loop" whenever the machine is busy: not ours.
-    logging.getLogger("kafka.net").setLevel(logging.ERROR)
     stop = GracefulExit()
     REGISTRY.register(SystemCollector())
     port = metrics.serve(REGISTRY)

@@ -25,6 +25,7 @@ METRICS_OFFSETS = {
     "exporter": 7,
 }
 FORKING = ("api", "worker")  # prometheus_client multiprocess mode
+QUIET_IN_RUN = ("exporter", "prometheus", "flower")  # logs kept out of `make run`'s stream
 
 
 def metrics_port(cfg: Config, program: str) -> int:

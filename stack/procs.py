@@ -259,7 +259,10 @@ def _size(path: Path) -> int:
 
 def run_foreground(cfg: Config) -> int:
     """procs-up, stream every program's log with a label until Ctrl-C/SIGTERM, then procs-down."""
-    sources = {name: prog_log(cfg, name) for name in programs(cfg)}
+    # The monitoring programs' own chatter (Prometheus compactions, Flower polls) stays in
+    # their files unless COMANDA_RUN_LOGS=all: `make run` shows the orders going through.
+    quiet = () if os.environ.get("COMANDA_RUN_LOGS") == "all" else monitoring.QUIET_IN_RUN
+    sources = {name: prog_log(cfg, name) for name in programs(cfg) if name not in quiet}
     sources["supervisor"] = sup_log(cfg)
     followers = [_Follower(label, path, _size(path)) for label, path in sources.items()]
 
