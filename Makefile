@@ -10,7 +10,8 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls trace
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls trace \
+	screenshots
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -92,6 +93,10 @@ bench: up
 trace: .venv
 	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order id>" >&2; exit 2; }
 	@$(STACK) trace $(ORDER)
+
+# The README's pictures of Flower and Prometheus, from the running stack (headless Chromium).
+screenshots: .venv
+	$(STACK) screenshots
 
 logs:
 	tail -n 20 -F $(STATE)/logs/*.log $(STATE)/logs/rabbitmq/*.log

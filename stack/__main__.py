@@ -13,6 +13,7 @@ procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
 urls              where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
 trace <order id>  one order's log lines from every process, in time order
+screenshots       docs/img/flower.png and prometheus.png from the running stack (Chromium)
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
             "procs-up", "procs-down", "procs-status", "run", "urls", "trace",
+            "screenshots",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -144,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print("\n".join(monitoring.urls(cfg)))
             return 0
+        if cmd == "screenshots":
+            from . import screenshots
+
+            return screenshots.run(cfg)
         if cmd == "trace":
             from . import trace
 
