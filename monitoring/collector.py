@@ -1,8 +1,8 @@
-"""A custom Prometheus collector: the state of the system read from PostgreSQL and Kafka at
-scrape time (outbox backlog and age, consumer lag, DLQ size, orders by status).
+"""A custom Prometheus collector: the state of the system read from PostgreSQL and Kafka every
+2 s (outbox backlog and age, consumer lag, DLQ size, orders by status).
 
-It runs in one process (the `exporter` program), so a scrape costs a few cheap queries once,
-not once per API worker. A dependency that does not answer turns its `_up` gauge to 0 and its
+It runs in one process (the `exporter` program), so the few cheap queries run once, never on
+an API request or in a worker. A dependency that does not answer turns its `_up` gauge to 0 and its
 other gauges are left out of that scrape rather than reported as zero.
 """
 
@@ -39,14 +39,24 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
 
 
 class SystemCollector(Collector):
+    """`refresh()` reads PostgreSQL and Kafka (the exporter calls it every REFRESH_SECONDS);
+    `collect()` hands a scrape the latest reading at once, so a slow or down dependency never
+    makes the scrape itself time out."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._admin = self._reader = None
+        self._latest: list[GaugeMetricFamily] = []
+
+    def refresh(self) -> None:
+        families = [*self._database(), *self._kafka()]
+        with self._lock:
+            self._latest = families
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self._lock:  # two scrapes at once share the clients one at a time
-            yield from self._database()
-            yield from self._kafka()
+        with self._lock:
+            latest = list(self._latest)
+        yield from latest
 
     # ---------------------------------------------------------------- PostgreSQL
     def _database(self) -> Iterator[GaugeMetricFamily]:
@@ -153,6 +163,12 @@ class SystemCollector(Collector):
         return [TopicPartition(topic, p) for p in sorted(parts)]
 
 
-def wait_forever(stop) -> None:
+REFRESH_SECONDS = 2.0
+
+
+def refresh_until(collector: SystemCollector, stop) -> None:
     while not stop.requested:
-        time.sleep(0.5)
+        began = time.monotonic()
+        collector.refresh()
+        while not stop.requested and time.monotonic() - began < REFRESH_SECONDS:
+            time.sleep(0.2)

@@ -1,5 +1,6 @@
-"""`python -m monitoring.exporter`: serve the system gauges (monitoring/collector.py) and this
-process's own metrics on 127.0.0.1:$COMANDA_PROCESS_METRICS_PORT until SIGTERM."""
+"""`python -m monitoring.exporter`: refresh the system gauges (monitoring/collector.py) every
+2 s and serve them, with this process's own metrics, on 127.0.0.1:$COMANDA_PROCESS_METRICS_PORT
+until SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from prometheus_client import REGISTRY
 from app.core import metrics
 from app.core.logs import setup_logging
 from events.shutdown import GracefulExit
-from monitoring.collector import SystemCollector, wait_forever
+from monitoring.collector import SystemCollector, refresh_until
 
 log = logging.getLogger("comanda.exporter")
 
@@ -18,10 +19,12 @@ log = logging.getLogger("comanda.exporter")
 def main() -> None:
     setup_logging("exporter")
     stop = GracefulExit()
-    REGISTRY.register(SystemCollector())
+    collector = SystemCollector()
+    collector.refresh()  # the first scrape already has numbers
+    REGISTRY.register(collector)
     port = metrics.serve(REGISTRY)
     log.info("exporter serving system metrics on 127.0.0.1:%s/metrics", port)
-    wait_forever(stop)
+    refresh_until(collector, stop)
     log.info("exporter stopped")
 
 
