@@ -11,6 +11,7 @@ The gauges that come from SQL and Kafka are not here: one `exporter` process com
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -25,6 +26,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+log = logging.getLogger("comanda.metrics")
 PORT_ENV = "COMANDA_PROCESS_METRICS_PORT"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -99,5 +101,9 @@ def serve(reg: CollectorRegistry | None = None) -> int | None:
     raw = os.environ.get(PORT_ENV, "").strip()
     if not raw:
         return None
-    start_http_server(int(raw), addr="127.0.0.1", registry=reg or registry())
+    try:
+        start_http_server(int(raw), addr="127.0.0.1", registry=reg or registry())
+    except OSError as exc:  # e.g. a previous instance still holds the port: keep working
+        log.warning("metrics: cannot serve on 127.0.0.1:%s (%s); running without", raw, exc)
+        return None
     return int(raw)
