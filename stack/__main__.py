@@ -14,6 +14,7 @@ run               procs-up, then stream labelled logs until Ctrl-C, then procs-d
 urls              where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
 trace <order id>  one order's log lines from every process, in time order
 screenshots       docs/img/flower.png and prometheus.png from the running stack (Chromium)
+browser           install (as root) Chromium and certutil for the console's browser tests
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run", "urls", "trace",
+            "procs-up", "procs-down", "procs-status", "run", "browser", "urls", "trace",
             "screenshots",
         ],
     )  # fmt: skip
@@ -154,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             from . import trace
 
             return trace.run(cfg, int(args.services[0]))
+        if cmd == "browser":
+            from . import prereqs
+
+            prereqs.ensure_browser()
+            return 0
         from . import procs
 
         return {

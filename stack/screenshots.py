@@ -1,6 +1,6 @@
 """`python -m stack screenshots`: the README's pictures of Flower and of Prometheus graphing
 the pipeline step p99, taken from the running stack with headless Chromium (Debian's
-`chromium`, installed with apt when missing)."""
+`chromium`, installed with apt when missing, as for the console's browser tests)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def shots(cfg: Config) -> dict[str, tuple[str, str]]:
 def run(cfg: Config) -> int:
     from . import prereqs
 
-    prereqs.ensure({"chromium"})
+    prereqs.ensure_browser()  # Chromium from apt, with the lock timeout
     out_dir = cfg.repo / "docs" / "img"
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, (url, size) in shots(cfg).items():

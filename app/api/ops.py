@@ -1,5 +1,5 @@
 """Operations endpoints: liveness and readiness (real checks of each dependency).
-Metrics: app/api/metrics.py."""
+Metrics: app/api/metrics.py (and each process's loopback port, app/core/metrics.py)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, jsonify
-from kombu import Connection
 
-from app.core import db
-from app.core.settings import get_settings
-from events.kafka import ping as kafka_ping
+from app.core.probes import CHECKS
 
 log = logging.getLogger("comanda.api")
 ops = Blueprint("ops", __name__)
 _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
-
-
-def _rabbitmq_ping() -> None:
-    with Connection(get_settings().celery_broker_url, connect_timeout=2) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-
-
-CHECKS = {"database": db.ping, "kafka": kafka_ping, "rabbitmq": _rabbitmq_ping}
 
 
 @ops.get("/healthz")

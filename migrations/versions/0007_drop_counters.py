@@ -1,7 +1,7 @@
 """drop the counters table: counters are Prometheus metrics now (app/core/metrics.py)
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
