@@ -3,9 +3,12 @@ endpoints (Kafka lag, Celery, outbox, series, DLQ, demo controls)."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from .client import expect
+
+pytestmark = pytest.mark.e2e
 
 CONSOLE_SCRIPTS = ("js/app.js", "js/api.js", "js/customer.js", "js/restaurant.js", "js/admin.js")
 
