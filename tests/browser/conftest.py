@@ -91,9 +91,14 @@ def open_console(browser, base_url):
 
 
 def login(page, email: str, password: str) -> None:
+    """Log in through the form and wait for the role's view (bcrypt on a loaded machine can
+    take seconds: the bound is generous, not a target)."""
+    from playwright.sync_api import expect
+
     page.fill("#login input[name=email]", email)
     page.fill("#login input[name=password]", password)
     page.click("#login button[type=submit]")
+    expect(page.locator("#logout")).to_be_visible(timeout=45_000)
 
 
 @pytest.fixture(scope="session")
