@@ -10,7 +10,8 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
+	test-browser
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -18,6 +19,7 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make lint, make up, then every suite but the long chaos run (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
@@ -36,6 +38,7 @@ services: .venv
 
 urls:
 	@echo
+	@echo "  Console  $(or $(COMANDA_URL),$(API))/console/"
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"
@@ -65,6 +68,7 @@ test: .venv
 	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
 		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" tests || rc=$$?; \
 	fi; \
@@ -78,6 +82,12 @@ fuzz: .venv
 	$(MAKE) --no-print-directory up
 	$(WITH_ENV) $(PY) -m tests.security.fuzz --examples $(or $(FUZZ_EXAMPLES),200) \
 		--max-time $(or $(FUZZ_SECONDS),0)
+
+# The console in headless Chromium (tests/browser); screenshots in $(STATE)/screenshots/.
+test-browser: .venv
+	$(MAKE) --no-print-directory up
+	$(STACK) browser
+	$(WITH_ENV) .venv/bin/pytest -m browser tests/browser
 
 env:
 	@.venv/bin/python -m stack env
@@ -125,6 +135,18 @@ CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
 		|| rc=$$?; \
 	if [ -z "$${CHAOS_KEEP:-}" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
+
+# One demo per distributed-systems concept (demos/, docs/DEMOS.md): `make demo` lists them,
+# `make demo-<concept>` brings the stack up and runs one (DEMO_ARGS=--short for a quick one).
+DEMOS := async event-driven concurrency scaling fault-tolerance security separation
+.PHONY: demo $(addprefix demo-,$(DEMOS))
+
+demo: .venv
+	@$(PY) -m demos
+
+$(addprefix demo-,$(DEMOS)): demo-%: .venv
+	@$(MAKE) --no-print-directory up
+	@$(WITH_ENV) $(PY) -m demos $* $(DEMO_ARGS)
 
 .PHONY: chaos chaos-3
 

@@ -34,8 +34,11 @@ def programs(cfg: Config) -> dict[str, str]:
         "feed": f"{bin_}/python -m events.consumers.feed",
         "projector": f"{bin_}/python -m events.consumers.projector",
         "worker": (
+            # Threads by default: a task mostly waits (PostgreSQL, the card network), and a
+            # waiting thread holds neither a process nor, outside a transaction, a connection.
             f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
-            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY', '2')}"
+            f" --pool={os.environ.get('COMANDA_WORKER_POOL') or 'threads'}"
+            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY') or '8'}"
             " -n worker@%h"
         ),
         "beat": (

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from app.core.counters import bump
 from app.core.db import unit_of_work
 from app.core.models import OutboxEvent, utcnow
-from app.orders import commands, pipeline
+from app.orders import pipeline, sweeps
 from app.orders.pipeline import Step
 from app.payments.gateway import GatewayTransientError, SimulatedGateway
 from workers.celery_app import app
@@ -37,7 +37,7 @@ class PipelineTask(Task):
         if self.step is None or order_id is None:
             return
         log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        if pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}"):
+        if pipeline.give_up(order_id, self.step):
             with unit_of_work() as session:
                 bump(session, f"pipeline_gave_up_{self.step}")
 
@@ -95,11 +95,11 @@ STEP_TASKS = {
 def expire_unaccepted_orders() -> int:
     """Cancel (acceptance_timeout) orders nobody accepted in time; the void follows the
     order.cancelled event like any other cancel."""
+    expired = sweeps.expire_unaccepted()
     with unit_of_work() as session:
-        expired = commands.expire_unaccepted(session)
         bump(session, "sweep_acceptance_timeouts", len(expired))
     if expired:
-        log.info("acceptance timeout cancelled orders %s", expired)
+        log.info("acceptance timeout cancelled %d orders (%s...)", len(expired), expired[:20])
     return len(expired)
 
 
@@ -107,8 +107,8 @@ def expire_unaccepted_orders() -> int:
 def redrive_stuck_orders() -> int:
     """Re-queue the next step of orders whose step got lost (a crash between a commit and
     the publish of the next task, a lost message)."""
+    due = sweeps.stuck_orders()
     with unit_of_work() as session:
-        due = pipeline.stuck_orders(session)
         bump(session, "sweep_redriven", len(due))
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)

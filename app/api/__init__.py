@@ -20,7 +20,7 @@ AUTHORIZATIONS = {
 
 
 def register_api(app: Flask) -> Api:
-    from app.api import admin, auth, catalog, customer, restaurant
+    from app.api import admin, admin_ops, auth, catalog, customer, restaurant
 
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
     api = Api(
@@ -32,7 +32,7 @@ def register_api(app: Flask) -> Api:
         doc="/docs",
         authorizations=AUTHORIZATIONS,
     )
-    for module in (auth, catalog, customer, restaurant, admin):
+    for module in (auth, catalog, customer, restaurant, admin, admin_ops):
         api.add_namespace(module.ns, path=module.PATH)
 
     @api.errorhandler(Exception)
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.ops import ops
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
+    from app.web import register_console
     from roles.passwords import prepare
 
     setup_logging("api")
@@ -71,4 +72,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_tracing(flask_app)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
+    register_console(flask_app)
     return flask_app

@@ -55,6 +55,11 @@ class Settings(EnvSettings):
     seed_default_passwords: bool = variable("COMANDA_SEED_DEFAULT_PASSWORDS", True)
     # ``https://a.example,https://b.example``; empty: no cross-origin access.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = variable("COMANDA_CORS_ORIGINS", ())
+    # The simulated card network's delay per gateway call (100 for a real one).
+    gateway_latency_ms: int = variable("COMANDA_GATEWAY_LATENCY_MS", 0)
+    # The console's fault controls (stop/start processes, gateway latency, traffic): for
+    # demonstrations only, off by default, refused in production.
+    demo: bool = variable("COMANDA_DEMO", False)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod
@@ -110,6 +115,10 @@ class Settings(EnvSettings):
                 )
         if self.seed_default_passwords:
             raise ConfigError("COMANDA_SEED_DEFAULT_PASSWORDS must be off in production")
+        if self.demo:
+            raise ConfigError(
+                "COMANDA_DEMO (the console's fault controls) is refused in production"
+            )
 
 
 _current: Settings | None = None

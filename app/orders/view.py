@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.envelope import iso
+from app.core.lifecycle import PaymentStatus
 from app.core.models import Order
 
 
@@ -30,7 +31,7 @@ def order_summary(order: Order) -> dict[str, Any]:
         "total_cents": order.total_cents,
         "delivery_address": order.delivery_address,
         "payment": {
-            "status": payment.status if payment else "PENDING",
+            "status": payment.status if payment else PaymentStatus.PENDING,
             "amount_cents": payment.amount_cents if payment else order.total_cents,
         },
         "created_at": iso(order.created_at),
@@ -40,6 +41,9 @@ def order_summary(order: Order) -> dict[str, Any]:
 
 def order_view(order: Order) -> dict[str, Any]:
     view = order_summary(order)
+    # The restaurant's deadline to accept (the console's countdown); null in other states.
+    awaiting = order.status == "AWAITING_ACCEPTANCE" and order.deadline_at is not None
+    view["acceptance_deadline"] = iso(order.deadline_at) if awaiting else None
     view["timeline"] = [
         {"at": iso(t.at), "status": t.status, "event": t.event, "detail": t.detail}
         for t in order.timeline
