@@ -23,7 +23,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import services
+from . import keys, services
 from .config import Config
 from .proc import ServiceError, tail
 
@@ -59,6 +59,7 @@ def cmd_up(cfg: Config, names: list[str]) -> int:
     targets = services.resolve(names)
     prereqs.ensure({n.split("-", 1)[0] for n in targets})
     cfg.ensure_dirs()
+    keys.jwt_secret(cfg.state_dir)  # created once per install, kept under the state dir
     t0 = time.monotonic()
     rc = _each(cfg, targets, "start")
     if rc == 0:

@@ -89,8 +89,12 @@ class Config(EnvSettings):
         )
 
     def app_env(self) -> dict[str, str]:
-        """The connection settings the app and the test suite read."""
+        """The connection settings (and the install's own signing key) the app and the test
+        suite read."""
+        from .keys import app_secrets
+
         return {
+            **app_secrets(self.state_dir),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "DATABASE_URL": (
                 f"postgresql+psycopg://comanda:comanda@127.0.0.1:{self.pg_port}/comanda"

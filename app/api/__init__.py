@@ -21,8 +21,10 @@ AUTHORIZATIONS = {
 
 def register_api(app: Flask) -> Api:
     from app.api import admin, admin_ops, auth, catalog, customer, restaurant
+    from app.api.validation import refuse_repeated_query
 
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+    blueprint.before_request(refuse_repeated_query)
     api = Api(
         blueprint,
         version="1.0",
