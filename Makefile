@@ -62,9 +62,9 @@ down: .venv
 reset: down
 	$(STACK) reset
 
-# Every suite, named (the short chaos run included; the long one is make chaos). Recovery and
-# chaos tests run last (tests/conftest.py). pytest's exit code is the target's; with CI=true
-# everything is stopped afterwards.
+# Every suite, named (the short chaos run included; the long one is make chaos). Recovery,
+# chaos and demo tests run last (tests/conftest.py). pytest's exit code is the target's;
+# with CI=true everything is stopped afterwards.
 TEST_MARKERS := (unit or integration or e2e or security or recovery or chaos) and not long
 test: .venv
 	@$(MAKE) --no-print-directory lint
