@@ -20,7 +20,7 @@ from stack import procs
 from stack.config import REPO
 from tests.chaos.stackctl import Stack
 from tests.conftest import wait_until
-from tests.e2e.client import Client
+from tests.support.client import Client
 
 
 class Context:

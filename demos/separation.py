@@ -11,7 +11,7 @@ from demos import charts, people, watch
 from demos.context import Context
 from demos.outcome import Outcome, Table
 from tests.chaos.kafka_io import ORDERS, Kafka
-from tests.e2e.client import Client, FreshRestaurant
+from tests.support.client import Client, FreshRestaurant
 
 FEED, PROJECTOR = "comanda-restaurant-feed", "comanda-admin-projection"
 KITCHEN = ("PREPARING", "READY", "DISPATCHED", "DELIVERED")

@@ -1,5 +1,6 @@
 """Headless Chromium (Debian's `chromium`, never Playwright's download) driving the console
-at COMANDA_URL, with the e2e suite's API fixtures for the other side of each flow.
+at COMANDA_URL, with the shared API fixtures (tests/support/fixtures.py) for the other side
+of each flow.
 
 Screenshots of every view go to <state dir>/screenshots/ on every run, and copies to
 docs/img/ for the README. With COMANDA_CA_FILE set (HTTPS behind a local CA) the CA is put
@@ -15,15 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.e2e.conftest import (  # noqa: F401 - fixtures shared with the e2e suite
-    as_admin,
-    customer,
-    make_customer,
-    make_restaurant,
-    new_client,
-    restaurant,
-)
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("COMANDA_STATE_DIR") or REPO / ".run") / "screenshots"
@@ -99,9 +91,14 @@ def open_console(browser, base_url):
 
 
 def login(page, email: str, password: str) -> None:
+    """Log in through the form and wait for the role's view (bcrypt on a loaded machine can
+    take seconds: the bound is generous, not a target)."""
+    from playwright.sync_api import expect
+
     page.fill("#login input[name=email]", email)
     page.fill("#login input[name=password]", password)
     page.click("#login button[type=submit]")
+    expect(page.locator("#logout")).to_be_visible(timeout=45_000)
 
 
 @pytest.fixture(scope="session")
