@@ -11,6 +11,7 @@ procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
+browser           install (as root) Chromium and certutil for the console's browser tests
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import services
+from . import keys, services
 from .config import Config
 from .proc import ServiceError, tail
 
@@ -58,6 +59,7 @@ def cmd_up(cfg: Config, names: list[str]) -> int:
     targets = services.resolve(names)
     prereqs.ensure({n.split("-", 1)[0] for n in targets})
     cfg.ensure_dirs()
+    keys.jwt_secret(cfg.state_dir)  # created once per install, kept under the state dir
     t0 = time.monotonic()
     rc = _each(cfg, targets, "start")
     if rc == 0:
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run",
+            "procs-up", "procs-down", "procs-status", "run", "browser",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -135,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reset(cfg)
         if cmd == "env":
             return cmd_env(cfg)
+        if cmd == "browser":
+            from . import prereqs
+
+            prereqs.ensure_browser()
+            return 0
         from . import procs
 
         return {

@@ -27,7 +27,7 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/gunicorn -c app/gunicorn_conf.py --bind 127.0.0.1:{cfg.api_port}"
             # gunicorn 25+ otherwise puts one control socket in $HOME for every instance.
             f" --control-socket {cfg.state_dir}/gunicorn.ctl"
-            ' "app:create_app()"'
+            ' "app.api:create_app()"'
         ),
         "relay": f"{bin_}/python -m events.relay",
         "pipeline": f"{bin_}/python -m events.consumers.pipeline",

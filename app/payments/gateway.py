@@ -21,14 +21,17 @@ from sqlalchemy.dialects.postgresql import insert
 from app.core.db import unit_of_work
 from app.core.models import GatewayCharge, utcnow
 from app.core.settings import get_settings
+from app.payments.latency import override_ms
 
 FLAKY_FAILURES = 2
 
 
 def latency_ms() -> int:
     """The card network's delay per call (COMANDA_GATEWAY_LATENCY_MS, default 0). The one
-    place it is read: a runtime override replaces this function's answer."""
-    return get_settings().gateway_latency_ms
+    place it is read: the console's runtime override (app/payments/latency.py, in PostgreSQL,
+    cached 1 s) replaces this function's answer while it is set."""
+    override = override_ms()
+    return get_settings().gateway_latency_ms if override is None else override
 
 
 def _network() -> None:
