@@ -90,6 +90,19 @@ def test_a_409_while_the_order_was_cancellable_is_caught():
     assert not inv.check_action_answers(w, ledger).violations
 
 
+def test_a_409_past_the_acceptance_deadline_is_the_contract():
+    """Accept, reject and cancel refuse an order past its acceptance deadline even while its
+    status still reads AWAITING_ACCEPTANCE; before the deadline the same 409 is a violation."""
+    ledger = Ledger()
+    ledger.restaurants[3] = {"acceptance_seconds": 10}
+    rows = [row(0, "PLACED", "placed"), row(2, "AWAITING_ACCEPTANCE", "awaiting_acceptance")]
+    w = world(orders={1: order(1, "AWAITING_ACCEPTANCE")}, timeline={1: rows})
+    attempt(ledger, 1, Action("accept", "409", T0 + 5, T0 + 5.1))
+    assert inv.check_action_answers(w, ledger).violations
+    ledger.by_order[1].actions = [Action("accept", "409", T0 + 13, T0 + 13.1)]
+    assert not inv.check_action_answers(w, ledger).violations
+
+
 def test_stock_leaked_by_a_dead_order_is_caught():
     ledger = Ledger()
     ledger.items = {1: {"initial": 10, "restaurant_id": 3, "available": True}}
