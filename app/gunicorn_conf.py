@@ -13,6 +13,11 @@ import signal
 from gunicorn import util
 from gunicorn.http import wsgi
 
+from app.core import metrics
+
+# Before the app is preloaded: the workers' metric files of an earlier run go (multiprocess mode).
+metrics.fresh_multiproc_dir()
+
 bind = f"127.0.0.1:{os.environ.get('COMANDA_API_PORT', '8000')}"
 workers = int(os.environ.get("COMANDA_API_WORKERS", "2"))
 threads = int(os.environ.get("COMANDA_API_THREADS", "4"))
@@ -25,6 +30,8 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
+# The reply's X-Request-ID (the correlation id) ends each line, so `stack trace` finds it.
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s]'
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
@@ -82,3 +89,12 @@ def post_fork(server, worker):
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server.pid:  # the master died before the line above ran
         os._exit(1)
+
+
+def when_ready(server):
+    """The master serves the sum of its workers' metrics on the API's loopback metrics port."""
+    metrics.serve()
+
+
+def child_exit(server, worker):
+    metrics.process_dead(worker.pid)

@@ -256,14 +256,6 @@ class ProjectedEvent(Base):
     applied_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
-class Counter(Base):
-    """Monotonic counters shared by every process (sweeps, give-ups), read by /metrics."""
-
-    __tablename__ = "counters"
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
 class LoginFailure(Base):
     """Failed logins, counted per account and per client address to throttle guessing."""
 

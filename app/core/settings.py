@@ -72,6 +72,9 @@ class Settings(EnvSettings):
     # The console's fault controls (stop/start processes, gateway latency, traffic): for
     # demonstrations only, off by default, refused in production.
     demo: bool = variable("COMANDA_DEMO", False)
+    # /metrics on the public API port answers only `Authorization: Bearer <this>`; empty (the
+    # default) turns it off (404). Prometheus scrapes each process's loopback port instead.
+    metrics_token: str = variable("COMANDA_METRICS_TOKEN", "")
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod
