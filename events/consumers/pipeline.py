@@ -1,28 +1,42 @@
 """Hands order events to the Celery workers (the pipeline and payment follow-ups).
 
-The Celery publish is confirmed by RabbitMQ before the offset is committed; the tasks are
-idempotent, so a redelivered event only re-runs a step that then does nothing.
+A poll's tasks are published over one producer (one channel, publisher confirms on); the
+batch returns, and its offsets are committed, only after RabbitMQ confirmed every publish.
+The tasks are idempotent, so a redelivered event only re-runs a step that then does nothing.
 """
 
 from __future__ import annotations
 
+from app.core import correlation
 from app.core.envelope import Envelope, EventType
-from events.consumers.base import main
+from events.consumers.base import Received, main
 
 GROUP = "comanda-pipeline"
+# The task each event hands on (the events not listed need no worker).
+FOLLOW_UP: dict[EventType, str] = {
+    EventType.ORDER_PLACED: "workers.tasks.validate_order",
+    EventType.ORDER_ACCEPTED: "workers.tasks.capture_payment",
+    EventType.ORDER_REJECTED: "workers.tasks.void_payment",
+    EventType.ORDER_CANCELLED: "workers.tasks.void_payment",
+}
 
 
-def handle(envelope: Envelope) -> None:
-    from workers import tasks
+def follow_up(envelope: Envelope) -> str | None:
+    """The task an event asks for, if any (pure)."""
+    return FOLLOW_UP.get(envelope.type)
 
-    follow_up = {
-        EventType.ORDER_PLACED: tasks.validate_order,
-        EventType.ORDER_ACCEPTED: tasks.capture_payment,
-        EventType.ORDER_REJECTED: tasks.void_payment,
-        EventType.ORDER_CANCELLED: tasks.void_payment,
-    }.get(envelope.type)
-    if follow_up is not None:
-        follow_up.delay(envelope.order_id)
+
+def handle(batch: list[Received]) -> None:
+    from workers.celery_app import app
+
+    todo = [(follow_up(r.envelope), r.envelope.order_id, r.correlation_id) for r in batch]
+    todo = [item for item in todo if item[0] is not None]
+    if not todo:
+        return
+    with app.producer_or_acquire() as producer:
+        for name, order_id, correlation_id in todo:
+            correlation.use(correlation_id)
+            app.send_task(name, (order_id,), producer=producer)
 
 
 if __name__ == "__main__":
