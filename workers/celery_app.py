@@ -12,7 +12,9 @@ from app.core.settings import get_settings
 
 def make_celery() -> Celery:
     s = get_settings()
-    app = Celery("comanda", broker=s.celery_broker_url, include=["workers.tasks"])
+    app = Celery(
+        "comanda", broker=s.celery_broker_url, include=["workers.tasks", "workers.pruning"]
+    )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -45,9 +47,14 @@ def make_celery() -> Celery:
                 "task": "workers.tasks.purge_login_failures",
                 "schedule": 600.0,
             },
-            "purge-published-outbox": {
-                "task": "workers.tasks.purge_published_outbox",
-                "schedule": 3600.0,
+            # Retention (workers/pruning.py): bounded batches, every prune_interval_seconds.
+            "prune-published-outbox": {
+                "task": "workers.pruning.prune_published_outbox",
+                "schedule": float(s.prune_interval_seconds),
+            },
+            "prune-acknowledged-feed": {
+                "task": "workers.pruning.prune_acknowledged_feed",
+                "schedule": float(s.prune_interval_seconds),
             },
         },
     )

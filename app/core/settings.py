@@ -76,6 +76,11 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     seed_default_passwords: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Retention: published outbox rows and acknowledged feed rows older than this are
+    # deleted by beat every prune_interval_seconds, at most prune_batch rows a statement.
+    prune_keep_minutes: int = 60
+    prune_batch: int = 2000
+    prune_interval_seconds: int = 60
 
     @property
     def production(self) -> bool:
@@ -117,6 +122,9 @@ class Settings:
                 "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
             ),
             cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
+            prune_keep_minutes=_int("COMANDA_PRUNE_KEEP_MINUTES", d.prune_keep_minutes),
+            prune_batch=_int("COMANDA_PRUNE_BATCH", d.prune_batch),
+            prune_interval_seconds=_int("COMANDA_PRUNE_INTERVAL_SECONDS", d.prune_interval_seconds),
         )
         settings.check()
         return settings

@@ -435,6 +435,47 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
     return 0
 
 
+def events_only(url: str, ca_file: str | None, rate: float, seconds: float) -> int:
+    """The event path alone, for profiling the relay and the consumers: with the worker and
+    beat stopped, place orders at ``rate`` for ``seconds``; the API, relay and the three
+    consumers handle each order's order.placed event (the Celery tasks wait in RabbitMQ);
+    print CPU ms per event of each process once Kafka lag and the outbox are back to 0."""
+    tokens, body = setup(url, ca_file)
+    progress = Progress()
+    supervisorctl("stop", "worker", "beat")
+    try:
+        found = procstat.roots()
+        cpu0 = procstat.cpu_seconds(found)
+        samples = Client(url, tokens, body, ca_file).steady(
+            rate, seconds, progress.start(f"events only, {rate:g}/s")
+        )
+        progress.done()
+        quiet_events()
+        cpu1 = procstat.cpu_seconds(found)
+    finally:
+        supervisorctl("start", "worker", "beat")
+    placed = sum(s.status == 202 for s in samples)
+    for name in sorted(cpu0, key=lambda n: cpu0[n] - cpu1[n]):
+        print(f"  {name:<12} {(cpu1[name] - cpu0[name]) * 1000 / placed:7.2f} ms/event")
+    print(f"  over {placed} orders (one order.placed event each)")
+    return 0
+
+
+def quiet_events(limit: float = 120) -> None:
+    """Until the outbox is published and every consumer group has caught up."""
+    sampler = probe.Backlog(every=0.5)
+    sampler.start()
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < limit:
+            last = sampler.samples[-1] if sampler.samples else None
+            if last and last["outbox"] == 0 and last["kafka_lag"] == 0:
+                return
+            time.sleep(0.5)
+    finally:
+        sampler.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.bench",
@@ -449,6 +490,9 @@ def main() -> int:
         action="store_true",
         help="only the sustained run, printing CPU ms per order per process (for profiling)",
     )
+    parser.add_argument(
+        "--events-only", action="store_true", help="the relay and consumers alone (profiling)"
+    )
     parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
     parser.add_argument(
         "--out", default=str(Path(os.environ.get("COMANDA_STATE_DIR", ".run")) / "bench")
@@ -460,6 +504,10 @@ def main() -> int:
     if args.seconds:
         plan.seconds = args.seconds
     port = int(os.environ.get("COMANDA_BENCH_FLOOR_PORT", "18990"))
+    if args.events_only:
+        return events_only(
+            args.url, os.environ.get("COMANDA_CA_FILE") or None, plan.rate, plan.seconds
+        )
     if args.cpu_only:
         return cpu_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     return run(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan, port, Path(args.out))
