@@ -27,16 +27,18 @@ def follow_up(envelope: Envelope) -> str | None:
 
 
 def handle(batch: list[Received]) -> None:
-    from workers.celery_app import app
+    # workers.tasks registers the tasks and the signal that stamps the correlation id.
+    from workers import tasks
 
     todo = [(follow_up(r.envelope), r.envelope.order_id, r.correlation_id) for r in batch]
     todo = [item for item in todo if item[0] is not None]
     if not todo:
         return
+    app = tasks.app
     with app.producer_or_acquire() as producer:
         for name, order_id, correlation_id in todo:
             correlation.use(correlation_id)
-            app.send_task(name, (order_id,), producer=producer)
+            app.tasks[name].apply_async((order_id,), producer=producer)
 
 
 if __name__ == "__main__":
