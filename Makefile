@@ -10,14 +10,16 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
+	test-browser
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
 	@echo "make up      the same, app in the background under supervisord"
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
-	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
+	@echo "make test    make lint, make up, then every suite but the long chaos run (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
@@ -36,6 +38,7 @@ services: .venv
 
 urls:
 	@echo
+	@echo "  Console  $(or $(COMANDA_URL),$(API))/console/"
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"
@@ -57,12 +60,17 @@ down: .venv
 reset: down
 	$(STACK) reset
 
-# pytest's exit code is the target's; with CI=true everything is stopped afterwards.
+# Every suite, named (the short chaos run included; the long one is make chaos). Recovery and
+# chaos tests run last (tests/conftest.py). pytest's exit code is the target's; with CI=true
+# everything is stopped afterwards.
+TEST_MARKERS := (unit or integration or e2e or security or recovery or chaos) and not long
 test: .venv
+	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
-		$(WITH_ENV) .venv/bin/pytest -m "not chaos" tests || rc=$$?; \
+		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" tests || rc=$$?; \
 	fi; \
 	if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
@@ -75,12 +83,20 @@ fuzz: .venv
 	$(WITH_ENV) $(PY) -m tests.security.fuzz --examples $(or $(FUZZ_EXAMPLES),200) \
 		--max-time $(or $(FUZZ_SECONDS),0)
 
+# The console in headless Chromium (tests/browser); screenshots in $(STATE)/screenshots/.
+test-browser: .venv
+	$(MAKE) --no-print-directory up
+	$(STACK) browser
+	$(WITH_ENV) .venv/bin/pytest -m browser tests/browser
+
 env:
 	@.venv/bin/python -m stack env
 
+# Style (ruff) and the layer order (import-linter contracts in .importlinter).
 lint: .venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
@@ -119,6 +135,18 @@ CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
 		|| rc=$$?; \
 	if [ -z "$${CHAOS_KEEP:-}" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
+
+# One demo per distributed-systems concept (demos/, docs/DEMOS.md): `make demo` lists them,
+# `make demo-<concept>` brings the stack up and runs one (DEMO_ARGS=--short for a quick one).
+DEMOS := async event-driven concurrency scaling fault-tolerance security separation
+.PHONY: demo $(addprefix demo-,$(DEMOS))
+
+demo: .venv
+	@$(PY) -m demos
+
+$(addprefix demo-,$(DEMOS)): demo-%: .venv
+	@$(MAKE) --no-print-directory up
+	@$(WITH_ENV) $(PY) -m demos $* $(DEMO_ARGS)
 
 .PHONY: chaos chaos-3
 

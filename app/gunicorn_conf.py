@@ -1,4 +1,4 @@
-"""gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app:create_app()"``).
+"""gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app.api:create_app()"``).
 
 Worker count and threads come from the environment; the stack passes ``--bind``. gunicorn always
 writes a ``Server: gunicorn`` line; a JSON API has no reason to name its server, so

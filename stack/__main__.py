@@ -11,6 +11,7 @@ procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
+browser           install (as root) Chromium and certutil for the console's browser tests
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run",
+            "procs-up", "procs-down", "procs-status", "run", "browser",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -135,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reset(cfg)
         if cmd == "env":
             return cmd_env(cfg)
+        if cmd == "browser":
+            from . import prereqs
+
+            prereqs.ensure_browser()
+            return 0
         from . import procs
 
         return {

@@ -27,15 +27,18 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/gunicorn -c app/gunicorn_conf.py --bind 127.0.0.1:{cfg.api_port}"
             # gunicorn 25+ otherwise puts one control socket in $HOME for every instance.
             f" --control-socket {cfg.state_dir}/gunicorn.ctl"
-            ' "app:create_app()"'
+            ' "app.api:create_app()"'
         ),
         "relay": f"{bin_}/python -m events.relay",
         "pipeline": f"{bin_}/python -m events.consumers.pipeline",
         "feed": f"{bin_}/python -m events.consumers.feed",
         "projector": f"{bin_}/python -m events.consumers.projector",
         "worker": (
+            # Threads by default: a task mostly waits (PostgreSQL, the card network), and a
+            # waiting thread holds neither a process nor, outside a transaction, a connection.
             f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
-            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY', '2')}"
+            f" --pool={os.environ.get('COMANDA_WORKER_POOL') or 'threads'}"
+            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY') or '8'}"
             " -n worker@%h"
         ),
         "beat": (

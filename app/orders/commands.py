@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,7 +108,7 @@ def place(
         )
     )
     view = placed_view(order_id, row, lines)
-    summary = {k: v for k, v in view.items() if k != "timeline"}
+    summary = {k: v for k, v in view.items() if k not in ("timeline", "acceptance_deadline")}
     outbox.record(
         session,
         Envelope(
@@ -174,17 +174,3 @@ def advance_order(session: Session, restaurant_id: int, order_id: int, target: S
         )
     move(session, order, target)
     return order
-
-
-def expire_unaccepted(session: Session, limit: int = 100) -> list[int]:
-    """Cancel orders whose restaurant did not accept before the deadline."""
-    due = session.scalars(
-        select(Order)
-        .where(Order.status == Status.AWAITING_ACCEPTANCE, Order.deadline_at < utcnow())
-        .order_by(Order.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for order in due:
-        stop_order(session, order, Status.CANCELLED, Reason.ACCEPTANCE_TIMEOUT)
-    return [o.id for o in due]

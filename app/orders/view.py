@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.core.envelope import iso
-from app.core.lifecycle import Status
+from app.core.lifecycle import PaymentStatus, Stage, Status
 from app.core.models import Order
 
 
@@ -32,7 +32,7 @@ def order_summary(order: Order) -> dict[str, Any]:
         "total_cents": order.total_cents,
         "delivery_address": order.delivery_address,
         "payment": {
-            "status": payment.status if payment else "PENDING",
+            "status": payment.status if payment else PaymentStatus.PENDING,
             "amount_cents": payment.amount_cents if payment else order.total_cents,
         },
         "created_at": iso(order.created_at),
@@ -42,6 +42,9 @@ def order_summary(order: Order) -> dict[str, Any]:
 
 def order_view(order: Order) -> dict[str, Any]:
     view = order_summary(order)
+    # The restaurant's deadline to accept (the console's countdown); null in other states.
+    awaiting = order.status == "AWAITING_ACCEPTANCE" and order.deadline_at is not None
+    view["acceptance_deadline"] = iso(order.deadline_at) if awaiting else None
     view["timeline"] = [
         {"at": iso(t.at), "status": t.status, "event": t.event, "detail": t.detail}
         for t in order.timeline
@@ -58,7 +61,7 @@ def new_order_row(
         "restaurant_id": body["restaurant_id"],
         "status": str(Status.PLACED),
         "reason": None,
-        "stage": "new",
+        "stage": str(Stage.NEW),
         "delivery_address": body["delivery_address"],
         "payment_method": body["payment"]["method"],
         "payment_token": body["payment"]["token"],
@@ -92,8 +95,9 @@ def placed_view(order_id: int, row: dict[str, Any], lines: list[dict[str, Any]])
         ],
         "total_cents": None,
         "delivery_address": row["delivery_address"],
-        "payment": {"status": "PENDING", "amount_cents": None},
+        "payment": {"status": str(PaymentStatus.PENDING), "amount_cents": None},
         "created_at": at,
         "updated_at": at,
+        "acceptance_deadline": None,  # set once the order awaits acceptance
         "timeline": [{"at": at, "status": row["status"], "event": "placed", "detail": None}],
     }

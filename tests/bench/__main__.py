@@ -31,6 +31,7 @@ from pathlib import Path
 
 import requests
 
+from seeds.client import ApiClient, expect
 from stack.config import Config
 from tests.bench import probe, procstat
 from tests.bench.loadgen import Client, Sample
@@ -96,44 +97,33 @@ def pct(values: list[float], q: float) -> float:
 
 
 # -- setup ---------------------------------------------------------------------------------
-def _session(ca_file: str | None) -> requests.Session:
-    http = requests.Session()
-    http.verify = ca_file or True
-    return http
+def _client(url: str, ca_file: str | None) -> ApiClient:
+    client = ApiClient(url)
+    client.session.verify = ca_file or True
+    return client
 
 
 def setup(url: str, ca_file: str | None, customers: int = 4) -> tuple[list[str], dict]:
-    api, http, tag = url.rstrip("/") + "/api/v1", _session(ca_file), uuid.uuid4().hex[:8]
-
-    def login(email: str, password: str) -> str:
-        reply = http.post(f"{api}/auth/login", json={"email": email, "password": password})
-        reply.raise_for_status()
-        return reply.json()["access_token"]
-
-    def auth(token: str) -> dict:
-        return {"Authorization": f"Bearer {token}"}
-
-    admin = auth(login("admin@comanda.dev", "admin-password"))
-    shop = http.post(f"{api}/admin/restaurants", json={"name": f"bench-{tag}"}, headers=admin)
-    shop.raise_for_status()
+    """A restaurant of its own with one dish in ample stock, and a few customers' tokens
+    (through the shared client, seeds/client.py)."""
+    tag = uuid.uuid4().hex[:8]
+    admin = _client(url, ca_file)
+    admin.login("admin@comanda.dev", "admin-password")
+    shop = expect(admin.post("admin/restaurants", json={"name": f"bench-{tag}"}), 201).json()
     user = {"email": f"bench-{tag}@bench.dev", "password": "bench-password", "name": "b"}
-    http.post(
-        f"{api}/admin/restaurants/{shop.json()['id']}/users", json=user, headers=admin
-    ).raise_for_status()
-    kitchen = auth(login(user["email"], user["password"]))
-    item = http.post(
-        f"{api}/restaurant/menu",
-        json={"name": "bench dish", "price_cents": 1500, "stock": 1_000_000},
-        headers=kitchen,
-    )
+    admin.post(f"admin/restaurants/{shop['id']}/users", json=user).raise_for_status()
+    kitchen = _client(url, ca_file)
+    kitchen.login(user["email"], user["password"])
+    dish = {"name": "bench dish", "price_cents": 1500, "stock": 1_000_000}
+    item = kitchen.post("restaurant/menu", json=dish)
     item.raise_for_status()
     tokens = []
     for n in range(customers):
-        buyer = {"email": f"bench-{tag}-{n}@bench.dev", "password": "bench-password", "name": "c"}
-        http.post(f"{api}/auth/register", json=buyer).raise_for_status()
-        tokens.append(login(buyer["email"], buyer["password"]))
+        buyer = _client(url, ca_file)
+        buyer.register(f"bench-{tag}-{n}@bench.dev", "bench-password", "c").raise_for_status()
+        tokens.append(buyer.login(f"bench-{tag}-{n}@bench.dev", "bench-password"))
     body = {
-        "restaurant_id": shop.json()["id"],
+        "restaurant_id": shop["id"],
         "delivery_address": "Rua do Benchmark, 1",
         "items": [{"menu_item_id": item.json()["id"], "quantity": 1}],
         "payment": {"method": "card", "token": "tok_ok"},

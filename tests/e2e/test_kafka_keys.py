@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from .client import expect
+from tests.support.client import expect
 
 pytestmark = pytest.mark.e2e
 

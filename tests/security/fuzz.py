@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import wait_until
-from tests.e2e.client import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_PASSWORD, Client, fresh_email
+from tests.support.client import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_PASSWORD, Client, fresh_email
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = ("anonymous", "customer", "restaurant", "admin")

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.e2e.client import DEFAULT_PASSWORD, Client, describe, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, Client, describe, fresh_email
 
 from .conftest import World, assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 CALLERS = ("anonymous", "customer_a", "customer_b", "restaurant_x", "restaurant_y", "admin")
 ROLE = {
@@ -125,6 +125,25 @@ OPS = [
     Op("POST", "/admin/restaurants/{restaurant_id}/users", "admin", 201, "restaurant", new_user),
     Op("GET", "/admin/orders", "admin", 200),
     Op("GET", "/admin/stats", "admin", 200),
+    Op("GET", "/restaurant", "restaurant", 200),
+    Op("GET", "/admin/ops/kafka", "admin", 200),
+    Op("GET", "/admin/ops/celery", "admin", 200),
+    Op("GET", "/admin/ops/outbox", "admin", 200),
+    Op("GET", "/admin/ops/series", "admin", 200),
+    Op("GET", "/admin/ops/dlq", "admin", 200),
+    Op("GET", "/admin/ops/demo", "admin", 200),
+    # The demo controls get bodies the admin's call refuses (400, checked before whether
+    # COMANDA_DEMO is on), so the matrix never stops a process or starts traffic.
+    Op("POST", "/admin/ops/dlq/replay", "admin", 400, body=lambda w: {"spots": []}),
+    Op(
+        "POST",
+        "/admin/ops/demo/processes/{target}",
+        "admin",
+        400,
+        body=lambda w: {"action": "reset"},
+    ),
+    Op("POST", "/admin/ops/demo/gateway-latency", "admin", 400, body=lambda w: {"ms": -1}),
+    Op("POST", "/admin/ops/demo/traffic", "admin", 400, body=lambda w: {"rate": -1}),
 ]
 OWNED = {"live", "done", "item"}  # objects that belong to one customer or tenant
 

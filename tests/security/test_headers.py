@@ -8,7 +8,7 @@ import requests
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",

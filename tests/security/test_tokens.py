@@ -25,12 +25,12 @@ from sqlalchemy import text
 
 from app.core.settings import DEFAULT_SECRET, Settings, use_settings
 from roles import tokens
-from tests.e2e.client import describe, expect
+from tests.support.client import describe, expect
 
 from .conftest import assert_error
 from .test_authz_matrix import OPS
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 REQUIRED = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "role")
@@ -241,7 +241,7 @@ def test_logout_revokes_the_access_and_the_refresh_token(api, customer):
 def start_in(env: dict) -> subprocess.CompletedProcess:
     """Build the API as gunicorn would, in a fresh process with this environment."""
     return subprocess.run(
-        [sys.executable, "-c", "from app import create_app; create_app()"],
+        [sys.executable, "-c", "from app.api import create_app; create_app()"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
