@@ -141,6 +141,7 @@ def ping(value: str, seconds: float = 0) -> str:
     time.sleep(min(max(seconds, 0), 10))
     return f"pong:{value}"
 
+
 # The retention tasks beat schedules live in their own module; importing it registers them
 # wherever the pipeline's tasks are (the worker, and whoever reads app.tasks).
 from workers import pruning  # noqa: E402, F401
