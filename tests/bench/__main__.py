@@ -302,8 +302,15 @@ def scaling(client: Client, plan: Plan, progress: Progress) -> dict:
             progress.done()
             quiet(plan.drain_s, progress.start("scaling: drain"))
             progress.done()
+    except subprocess.CalledProcessError:
+        # procs-up did not see the API healthy in time (a loaded machine): say so, keep
+        # every other figure of the run.
+        return {"skipped": f"failed: the stack did not restart in time ({out or 'no level'})"}
     finally:
-        restart_procs()
+        try:
+            restart_procs()
+        except subprocess.CalledProcessError:
+            print("\nbench: restoring the worker settings failed; run make up", file=sys.stderr)
     return {"throughput": out}
 
 
