@@ -11,7 +11,7 @@ API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
 .PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
-	test-browser
+	test-browser trace screenshots
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
@@ -19,6 +19,7 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make lint, make up, then every suite but the long chaos run (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make trace ORDER=<id>  one order's path through every process's log, in time order"
 	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
@@ -42,6 +43,7 @@ urls:
 	@echo "  API      $(API)"
 	@echo "  Swagger  $(API)/api/v1/docs"
 	@echo "  Ready    $(API)/readyz"
+	@$(STACK) urls
 	@echo
 
 up: services
@@ -60,9 +62,9 @@ down: .venv
 reset: down
 	$(STACK) reset
 
-# Every suite, named (the short chaos run included; the long one is make chaos). Recovery and
-# chaos tests run last (tests/conftest.py). pytest's exit code is the target's; with CI=true
-# everything is stopped afterwards.
+# Every suite, named (the short chaos run included; the long one is make chaos). Recovery,
+# chaos and demo tests run last (tests/conftest.py). pytest's exit code is the target's;
+# with CI=true everything is stopped afterwards.
 TEST_MARKERS := (unit or integration or e2e or security or recovery or chaos) and not long
 test: .venv
 	@$(MAKE) --no-print-directory lint
@@ -101,6 +103,15 @@ lint: .venv
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
 	$(WITH_ENV) $(PY) -m tests.bench $(BENCH_ARGS)
+
+# One order's log lines from every process, merged in time order (by its correlation ids).
+trace: .venv
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order id>" >&2; exit 2; }
+	@$(STACK) trace $(ORDER)
+
+# The README's pictures of Flower and Prometheus, from the running stack (headless Chromium).
+screenshots: .venv
+	$(STACK) screenshots
 
 logs:
 	tail -n 20 -F $(STATE)/logs/*.log $(STATE)/logs/rabbitmq/*.log

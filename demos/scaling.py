@@ -80,7 +80,9 @@ def _chart(ctx: Context, worker_rates, api_rates):
         ),
     ):
         if not data:
-            ax.text(0.5, 0.5, "knob missing:\nnot measured", ha="center", va="center",
+            knob = knobs.API_PROCESSES if "API" in title else knobs.WORKER_CONCURRENCY
+            ax.text(0.5, 0.5, f"{knob}\nis not in this checkout:\nnot measured",
+                    ha="center", va="center",
                     fontsize=18, color=charts.GREY, transform=ax.transAxes)  # fmt: skip
             ax.set_title(title)
             ax.set_xticks([])

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import BigInteger
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
+from app.core import metrics
 from app.core.db import unit_of_work
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
@@ -124,6 +125,7 @@ class Relay:
 
 def run() -> None:
     setup_logging("relay")
+    metrics.serve()
     exit_flag = GracefulExit()
     relay, wakeup = Relay(), Wakeup()
     # Whatever failed (PostgreSQL, Kafka), try again with backoff (0.5 s doubling to 10 s)

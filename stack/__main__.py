@@ -11,6 +11,9 @@ procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
+urls              where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
+trace <order id>  one order's log lines from every process, in time order
+screenshots       docs/img/flower.png and prometheus.png from the running stack (Chromium)
 browser           install (as root) Chromium and certutil for the console's browser tests
 """
 
@@ -23,7 +26,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import services
+from . import keys, services
 from .config import Config
 from .proc import ServiceError, tail
 
@@ -59,6 +62,7 @@ def cmd_up(cfg: Config, names: list[str]) -> int:
     targets = services.resolve(names)
     prereqs.ensure({n.split("-", 1)[0] for n in targets})
     cfg.ensure_dirs()
+    keys.jwt_secret(cfg.state_dir)  # created once per install, kept under the state dir
     t0 = time.monotonic()
     rc = _each(cfg, targets, "start")
     if rc == 0:
@@ -96,7 +100,7 @@ def cmd_reset(cfg: Config) -> int:
 
 
 def cmd_env(cfg: Config) -> int:
-    for key, value in cfg.app_env().items():
+    for key, value in {**cfg.app_env(), **cfg.monitoring_env()}.items():
         print(f"{key}={shlex.quote(value)}")
     return 0
 
@@ -109,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run", "browser",
+            "procs-up", "procs-down", "procs-status", "run", "browser", "urls", "trace",
+            "screenshots",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -120,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.command
     if cmd in ("start", "stop") and len(args.services) != 1:
         parser.error(f"{cmd} takes exactly one service")
+    if cmd == "trace" and (len(args.services) != 1 or not args.services[0].isdigit()):
+        parser.error("trace takes one order id (a number)")
     try:
         if cmd in ("up", "start"):
             return cmd_up(cfg, args.services)
@@ -136,6 +143,19 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reset(cfg)
         if cmd == "env":
             return cmd_env(cfg)
+        if cmd == "urls":
+            from . import monitoring
+
+            print("\n".join(monitoring.urls(cfg)))
+            return 0
+        if cmd == "screenshots":
+            from . import screenshots
+
+            return screenshots.run(cfg)
+        if cmd == "trace":
+            from . import trace
+
+            return trace.run(cfg, int(args.services[0]))
         if cmd == "browser":
             from . import prereqs
 

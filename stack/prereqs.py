@@ -1,5 +1,5 @@
 """Check (and, as root, install with apt) what the services need: Java 17+, Maven,
-PostgreSQL server binaries, rabbitmq-server."""
+PostgreSQL server binaries, rabbitmq-server, prometheus."""
 
 from __future__ import annotations
 
@@ -53,6 +53,8 @@ def _missing(services: set[str]) -> list[tuple[str, str]]:
             miss.append(("runuser", "util-linux"))
     if "rabbitmq" in services and not (RABBITMQ_BIN / "rabbitmq-server").exists():
         miss.append(("rabbitmq-server", "rabbitmq-server"))
+    if "prometheus" in services and not Path("/usr/bin/prometheus").exists():
+        miss.append(("prometheus", "prometheus"))
     return miss
 
 

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from . import monitoring
 from .config import Config
 from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
 
@@ -45,6 +46,7 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"
             f" --schedule={cfg.state_dir}/celerybeat-schedule"
         ),
+        **monitoring.programs(cfg),
     }
 
 
@@ -73,9 +75,13 @@ def _esc(value: str) -> str:
     return value.replace("%", "%%")
 
 
+def _env_line(env: dict[str, str]) -> str:
+    return ",".join(f'{k}="{_esc(v)}"' for k, v in env.items())
+
+
 def render(cfg: Config, progs: dict[str, str]) -> str:
     env = {**cfg.app_env(), "PYTHONUNBUFFERED": "1", "COMANDA_STATE_DIR": str(cfg.state_dir)}
-    env_line = ",".join(f'{k}="{_esc(v)}"' for k, v in env.items())
+    env_line = _env_line(env)
     out = [
         "; Rendered by `python -m stack procs-up`; edits are overwritten.",
         "[unix_http_server]",
@@ -101,9 +107,11 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
         "",
     ]
     for name, command in progs.items():
+        own_env = monitoring.program_env(cfg, name)
         out += [
             f"[program:{name}]",
             f"command={_esc(command)}",
+            *([f"environment={_env_line(own_env)}"] if own_env else []),
             f"directory={cfg.repo}",
             "autostart=true",
             "autorestart=true",
@@ -144,7 +152,11 @@ def _head(conf: str) -> str:
 
 def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
     """Write the config and start supervisord, or make a running one pick up config changes."""
+    from . import prereqs
+
+    prereqs.ensure({"prometheus"})
     cfg.ensure_dirs()
+    monitoring.prepare(cfg)
     new = render(cfg, progs)
     old = conf_path(cfg).read_text() if conf_path(cfg).exists() else ""
     if supervisord_pid(cfg) and _head(old) != _head(new):
@@ -250,7 +262,10 @@ def _size(path: Path) -> int:
 
 def run_foreground(cfg: Config) -> int:
     """procs-up, stream every program's log with a label until Ctrl-C/SIGTERM, then procs-down."""
-    sources = {name: prog_log(cfg, name) for name in programs(cfg)}
+    # The monitoring programs' own chatter (Prometheus compactions, Flower polls) stays in
+    # their files unless COMANDA_RUN_LOGS=all: `make run` shows the orders going through.
+    quiet = () if os.environ.get("COMANDA_RUN_LOGS") == "all" else monitoring.QUIET_IN_RUN
+    sources = {name: prog_log(cfg, name) for name in programs(cfg) if name not in quiet}
     sources["supervisor"] = sup_log(cfg)
     followers = [_Follower(label, path, _size(path)) for label, path in sources.items()]
 

@@ -19,9 +19,10 @@ import pytest
 pytest_plugins = ["tests.support.fixtures"]
 
 SUITES = ("unit", "integration", "e2e", "security", "recovery", "chaos")
-# Tests that stop or kill services run after all the others, whatever folder they sit in,
-# so no other test ever meets a service on its way back up.
-DESTRUCTIVE = ("recovery", "chaos")
+# Tests that stop, restart or kill services or app processes run after all the others,
+# whatever folder they sit in, so no other test ever meets one on its way back up. The
+# demos restart workers, stop a consumer and (fault-tolerance) kill processes.
+DESTRUCTIVE = ("recovery", "chaos", "demo")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -21,8 +21,10 @@ AUTHORIZATIONS = {
 
 def register_api(app: Flask) -> Api:
     from app.api import admin, admin_ops, auth, catalog, customer, restaurant
+    from app.api.validation import refuse_repeated_query
 
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+    blueprint.before_request(refuse_repeated_query)
     api = Api(
         blueprint,
         version="1.0",
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api import register_api
     from app.api.errors import register_error_handlers
     from app.api.hardening import register_hardening
+    from app.api.metrics import public_metrics, register_request_metrics
     from app.api.ops import ops
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(flask_app)
     register_hardening(flask_app, settings)
     register_tracing(flask_app)
+    register_request_metrics(flask_app)
+    flask_app.register_blueprint(public_metrics)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
     register_console(flask_app)

@@ -8,23 +8,33 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.envelope import Envelope, EventType
-from app.core.errors import Conflict
+from app.core.errors import BadRequest, Conflict
 from app.core.lifecycle import (
     InvalidTransition,
     Reason,
     Status,
     is_cancellable,
     next_kitchen_step,
+    past_acceptance_deadline,
 )
-from app.core.models import IdempotencyKey, Order, OrderItem, TimelineEntry, utcnow
+from app.core.models import (
+    IdempotencyKey,
+    MenuItem,
+    Order,
+    OrderItem,
+    Restaurant,
+    TimelineEntry,
+    utcnow,
+)
 from app.core.settings import get_settings
 from app.orders import outbox, stock
 from app.orders.changes import lock_order, move, note
+from app.orders.rules import MAX_ORDER_TOTAL_CENTS, order_total, total_allowed
 from app.orders.view import new_order_row, order_view, placed_view
 
 
@@ -51,6 +61,32 @@ def find_replay(session: Session, customer_id: int, key: str, digest: str) -> Or
     return session.get(Order, found.order_id)
 
 
+def check_intake(session: Session, body: dict[str, Any]) -> bool:
+    """What intake refuses (400): a restaurant that does not exist (the foreign key keeps
+    it so; an order can never attach to a restaurant created after it) and a total, at
+    today's prices, above the bound. Returns whether every line names a menu item of that
+    restaurant; if not, the pipeline rejects the order (invalid_order, as the contract
+    says) even if an item with that id is created before it runs."""
+    restaurant_id = body["restaurant_id"]
+    if session.get(Restaurant, restaurant_id) is None:
+        raise BadRequest("unknown restaurant", {"restaurant_id": "no such restaurant"})
+    ids = {line["menu_item_id"] for line in body["items"]}
+    prices = dict(
+        session.execute(
+            select(MenuItem.id, MenuItem.price_cents).where(
+                MenuItem.id.in_(ids), MenuItem.restaurant_id == restaurant_id
+            )
+        ).all()
+    )
+    known = [line for line in body["items"] if line["menu_item_id"] in prices]
+    if not total_allowed(order_total((prices[ln["menu_item_id"]], ln["quantity"]) for ln in known)):
+        raise BadRequest(
+            f"the order total may not exceed {MAX_ORDER_TOTAL_CENTS} cents",
+            {"items": f"total above {MAX_ORDER_TOTAL_CENTS} cents"},
+        )
+    return len(known) == len(body["items"])
+
+
 def place_order(
     session: Session, customer_id: int, body: dict[str, Any], idempotency_key: str | None
 ) -> tuple[Order, bool]:
@@ -70,8 +106,10 @@ def place(
         existing = find_replay(session, customer_id, idempotency_key, digest)
         if existing is not None:
             return order_view(existing), False
+    all_known = check_intake(session, body)
     now = utcnow()
     row = new_order_row(customer_id, body, now, get_settings().pipeline_stuck_seconds)
+    row["unknown_items"] = not all_known
     order_id = session.execute(insert(Order).values(row).returning(Order.id)).scalar_one()
     lines = [
         {
@@ -127,8 +165,16 @@ def _conflict(exc: InvalidTransition) -> Conflict:
     return Conflict(f"order is {exc.current}: {exc}")
 
 
+def _check_deadline(order: Order) -> None:
+    """Past its acceptance deadline, an order is the sweep's to cancel (acceptance_timeout):
+    no accept, reject or cancel may race it. Checked under the order's row lock."""
+    if past_acceptance_deadline(order.status, order.deadline_at, utcnow()):
+        raise Conflict("order is past its acceptance deadline")
+
+
 def cancel_order(session: Session, customer_id: int, order_id: int, detail: str | None) -> Order:
     order = lock_order(session, order_id, customer_id=customer_id)
+    _check_deadline(order)
     if not is_cancellable(Status(order.status)):
         raise Conflict(f"order is {order.status} and can no longer be cancelled")
     stop_order(session, order, Status.CANCELLED, Reason.CUSTOMER_CANCELLED, detail)
@@ -148,6 +194,7 @@ def stop_order(
 
 def accept_order(session: Session, restaurant_id: int, order_id: int) -> Order:
     order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    _check_deadline(order)
     try:
         move(session, order, Status.CONFIRMED)
     except InvalidTransition as exc:
@@ -159,6 +206,7 @@ def accept_order(session: Session, restaurant_id: int, order_id: int) -> Order:
 
 def reject_order(session: Session, restaurant_id: int, order_id: int, detail: str) -> Order:
     order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    _check_deadline(order)
     if order.status != Status.AWAITING_ACCEPTANCE:
         raise Conflict(f"order is {order.status}: only orders awaiting acceptance can be rejected")
     stop_order(session, order, Status.REJECTED, Reason.RESTAURANT_REJECTED, detail)

@@ -39,6 +39,7 @@ ORDER_COLUMNS = (
     orders.c.reason,
     orders.c.total_cents,
     orders.c.deadline_at,
+    orders.c.unknown_items,
 )
 
 
@@ -106,6 +107,7 @@ def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
             deadline_at=row.deadline_at,
             items=tuple(items[row.id]),
             payment=pays.get(row.id),
+            unknown_items=row.unknown_items,
         )
         for row in rows
     }

@@ -38,7 +38,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from app.core import correlation
+from app.core import correlation, metrics
 from app.core.envelope import Envelope, PoisonMessage
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
@@ -245,6 +245,13 @@ class ConsumerLoop:
         if error is not None:
             log.warning("%s batch of %d failed (%r); one by one", self.group_id, len(batch), error)
             self._one_by_one(parts)
+        else:
+            # One order-level line per event and group: what `make run` and `stack trace` show.
+            for received in batch:
+                envelope = received.envelope
+                log.info(
+                    "order %s: %s handled by %s", envelope.order_id, envelope.type, self.group_id
+                )
         for part in parts:
             part.commit = part.rewind if part.rewind is not None else _next(part)
         return parts
@@ -294,6 +301,8 @@ class ConsumerLoop:
 
 def main(group_id: str, handler: BatchHandler) -> None:
     setup_logging(group_id)
+    metrics.serve()
+    metrics.serve()
     stop = GracefulExit()
     # Until Kafka answers at all (the first connect raises), try again with backoff.
     Retrying(

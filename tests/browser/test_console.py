@@ -12,8 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.client import DEFAULT_PASSWORD
-from tests.e2e.client import expect as expect_status
+from tests.support.client import DEFAULT_PASSWORD
+from tests.support.client import expect as expect_status
 
 from .conftest import login
 

@@ -4,17 +4,16 @@ endpoints (Kafka lag, Celery, outbox, series, DLQ, demo controls)."""
 from __future__ import annotations
 
 import pytest
-import requests
 
-from .client import expect
+from tests.support.client import expect
 
 pytestmark = pytest.mark.e2e
 
 CONSOLE_SCRIPTS = ("js/app.js", "js/api.js", "js/customer.js", "js/restaurant.js", "js/admin.js")
 
 
-def test_the_console_page_is_served_with_a_csp_that_allows_only_its_own_files(base_url):
-    page = requests.get(f"{base_url}/console/", timeout=30)
+def test_the_console_page_is_served_with_a_csp_that_allows_only_its_own_files(api):
+    page = api.get("/console/", token=None)
     assert page.status_code == 200
     assert "text/html" in page.headers["Content-Type"]
     csp = page.headers["Content-Security-Policy"]
@@ -23,15 +22,15 @@ def test_the_console_page_is_served_with_a_csp_that_allows_only_its_own_files(ba
     assert "frame-ancestors 'none'" in csp
     assert "<script>" not in page.text  # modules only, no inline script
     for name in CONSOLE_SCRIPTS:
-        script = requests.get(f"{base_url}/console/static/{name}", timeout=30)
+        script = api.get(f"/console/static/{name}", token=None)
         assert script.status_code == 200, name
         assert "javascript" in script.headers["Content-Type"], name
-    root = requests.get(f"{base_url}/", timeout=30, allow_redirects=False)
+    root = api.get("/", token=None, allow_redirects=False)
     assert root.status_code == 302 and root.headers["Location"].endswith("/console/")
 
 
-def test_the_api_keeps_its_json_csp(base_url):
-    reply = requests.get(f"{base_url}/api/v1/restaurants", timeout=30)
+def test_the_api_keeps_its_json_csp(api):
+    reply = api.get("restaurants", token=None)
     assert reply.headers["Content-Security-Policy"].startswith("default-src 'none'")
 
 

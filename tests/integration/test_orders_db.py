@@ -18,53 +18,18 @@ from app.core.models import (
     MenuItem,
     Order,
     OutboxEvent,
-    Restaurant,
     TimelineEntry,
-    User,
 )
 from app.orders import commands, pipeline, sweeps
 from app.payments.gateway import GatewayTransientError, SimulatedGateway
+from tests.support.usecases import body, new_kitchen, place, someone_waits_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def db_shop(on_test_db):
-    with unit_of_work() as s:
-        restaurant = Restaurant(
-            name=f"r-{uuid.uuid4().hex[:6]}", cuisine="", is_open=True, acceptance_seconds=300
-        )
-        s.add(restaurant)
-        s.flush()
-        item = MenuItem(
-            restaurant_id=restaurant.id, name="x", price_cents=1000, stock=5, available=True
-        )
-        customers = [
-            User(email=f"{uuid.uuid4().hex}@t.io", password_hash="x", name="c", role="customer")
-            for _ in range(12)
-        ]
-        s.add_all([item, *customers])
-        s.flush()
-        return {
-            "restaurant": restaurant.id,
-            "item": item.id,
-            "customers": [c.id for c in customers],
-        }
-
-
-def body(db_shop, quantity=1, token="tok_ok"):
-    return {
-        "restaurant_id": db_shop["restaurant"],
-        "delivery_address": "a",
-        "items": [{"menu_item_id": db_shop["item"], "quantity": quantity, "notes": None}],
-        "payment": {"method": "card", "token": token},
-    }
-
-
-def place(customer_id, payload, key=None):
-    with unit_of_work() as s:
-        order, created = commands.place_order(s, customer_id, payload, key)
-        return order.id, created
+    return new_kitchen(stock=5, customers=12)
 
 
 def drive(order_id, gateway):
@@ -272,18 +237,6 @@ def test_a_cancel_that_waited_for_a_reserve_sees_and_releases_its_stock(db_shop)
     pipeline.validate(order_id)
     reserved, outcome = threading.Event(), {}
 
-    def blocked_by(pid: int) -> bool:
-        with read_only() as s:
-            return bool(
-                s.scalar(
-                    text(
-                        "select count(*) from pg_stat_activity"
-                        " where :pid = any(pg_blocking_pids(pid))"
-                    ),
-                    {"pid": pid},
-                )
-            )
-
     def reserve_then_wait_for_the_cancel():
         with unit_of_work() as s:
             pid = s.scalar(text("select pg_backend_pid()"))
@@ -293,7 +246,9 @@ def test_a_cancel_that_waited_for_a_reserve_sees_and_releases_its_stock(db_shop)
             note(s, order, "stock_reserved")
             reserved.set()
             outcome["cancel_waited"] = wait_until(
-                lambda: blocked_by(pid), timeout=20, message="the cancel blocked on the row lock"
+                lambda: someone_waits_for(pid),
+                timeout=20,
+                message="the cancel blocked on the row lock",
             )
 
     def cancel():

@@ -10,7 +10,8 @@ import { statusName, t } from "./i18n.js";
 const STATUSES = ["PLACED", "AWAITING_ACCEPTANCE", "CONFIRMED", "PREPARING", "READY", "DISPATCHED",
   "DELIVERED", "REJECTED", "CANCELLED"];
 
-const box = (id, title) => h("section", { class: "card", id }, h("h2", {}, title), h("div", { class: "body" }));
+const box = (id, title) => h("section", { class: "card", id }, h("h2", {}, title),
+  h("div", { class: "body" }, h("p", { class: "muted" }, "…")));
 const body = (section) => section.querySelector(".body");
 const unreachable = (probe) => h("p", { class: "error" }, `${t("down")}: ${probe.message || ""}`);
 

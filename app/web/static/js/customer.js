@@ -115,17 +115,18 @@ export function mount(main) {
   }
 
   async function refreshOrders() {
-    const page = await api.get("/orders?limit=8");
+    // The list and the followed order in parallel: one round trip per poll, not two.
+    const followed = state.selected;
+    const [page, selected] = await Promise.all([api.get("/orders?limit=8"),
+      followed ? api.get(`/orders/${followed}`) : null]);
     if (!state.selected && page.items.length) state.selected = page.items[0].id;
     replace(orders, page.items.length ? page.items.map((o) => h("li", {
       class: `pick ${o.id === state.selected ? "on" : ""}`,
       onclick: () => { state.selected = o.id; refreshOrders(); },
     }, h("span", {}, `#${o.id}`), " ", h("span", { class: `status s-${o.status}` }, statusName(o.status)),
     " ", h("span", { class: "muted" }, money(o.total_cents)))) : h("li", { class: "muted" }, t("no_orders")));
-    if (state.selected) {
-      const selected = await api.get(`/orders/${state.selected}`);
-      renderOrder(selected);
-    }
+    if (selected && selected.id === state.selected) renderOrder(selected);
+    else if (state.selected) renderOrder(await api.get(`/orders/${state.selected}`));
   }
 
   function renderOrder(o) {
