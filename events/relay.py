@@ -13,13 +13,15 @@ import logging
 import time
 
 import psycopg
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
+from sqlalchemy.types import BigInteger
+from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from app.core import metrics
 from app.core.db import unit_of_work
 from app.core.logs import setup_logging
-from app.core.models import OutboxEvent, utcnow
 from app.core.settings import get_settings
 from events.kafka import make_producer
 from events.shutdown import GracefulExit
@@ -29,39 +31,49 @@ RELAY_LOCK = 7_231_001
 BATCH = 500
 CHANNEL = "comanda_outbox"
 
+# The payload leaves PostgreSQL as the JSON text it is stored as (no parse and re-dump in
+# Python); the event type header comes out of it in SQL.
+NEXT_BATCH = text(
+    "select id, topic, key, payload::text, headers::text, payload->>'type'"
+    " from outbox where published_at is null order by id limit :limit"
+)
+# By id list, never by range: a lower id may commit after a higher one was published.
+MARK = text("update outbox set published_at = now() where id = any(:ids)").bindparams(
+    bindparam("ids", type_=ARRAY(BigInteger))
+)
+
+
+def _headers(raw: str | None, event_type: str) -> list[tuple[str, bytes]]:
+    pairs = json.loads(raw) if raw and raw != "{}" else {}
+    return [(k, str(v).encode()) for k, v in pairs.items()] + [("event_type", event_type.encode())]
+
 
 def relay_batch(producer, limit: int = BATCH) -> int:
-    """Publish one batch; return how many rows were published."""
+    """Publish one batch; return how many rows were published.
+
+    Four statements in one transaction: the advisory lock, the batch, the mark, commit.
+    Rows are sent in id order; the producer's idempotence and a key per restaurant keep
+    each restaurant's events in that order on its partition."""
     with unit_of_work() as session:
         got = session.execute(text("select pg_try_advisory_xact_lock(:k)"), {"k": RELAY_LOCK})
         if not got.scalar():
             return 0
-        rows = session.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.published_at.is_(None))
-            .order_by(OutboxEvent.id)
-            .limit(limit)
-        ).all()
+        rows = session.execute(NEXT_BATCH, {"limit": limit}).all()
         if not rows:
             return 0
         futures = [
             producer.send(
-                row.topic,
-                key=row.key.encode(),
-                value=json.dumps(row.payload, separators=(",", ":")).encode(),
-                headers=[(k, str(v).encode()) for k, v in (row.headers or {}).items()]
-                + [("event_type", row.payload["type"].encode())],
+                topic,
+                key=key.encode(),
+                value=payload.encode(),
+                headers=_headers(headers, event_type),
             )
-            for row in rows
+            for _, topic, key, payload, headers, event_type in rows
         ]
         producer.flush(timeout=30)
         for future in futures:
             future.get(timeout=1)  # raises if Kafka did not take it: nothing gets marked
-        session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id.in_([r.id for r in rows]))
-            .values(published_at=utcnow())
-        )
+        session.execute(MARK, {"ids": [row[0] for row in rows]})
         return len(rows)
 
 
@@ -88,31 +100,51 @@ class Wakeup:
             time.sleep(timeout)
 
 
+class Relay:
+    """The relay process's state: its producer, rebuilt after a Kafka error."""
+
+    def __init__(self) -> None:
+        self.producer = None
+
+    def step(self) -> int:
+        if self.producer is None:
+            self.producer = make_producer(client_id="comanda-relay", max_block_ms=10000)
+        return relay_batch(self.producer)
+
+    def failed(self, state) -> None:
+        exc = state.outcome.exception()
+        log.warning("relay batch failed, retrying in %.1fs: %s", state.upcoming_sleep, exc)
+        if self.producer is not None and "Kafka" in type(exc).__name__:
+            self.producer.close(timeout=1)
+            self.producer = None
+
+    def close(self) -> None:
+        if self.producer is not None:
+            self.producer.close(timeout=10)
+
+
 def run() -> None:
     setup_logging("relay")
     metrics.serve()
     exit_flag = GracefulExit()
-    producer, wakeup, backoff = None, Wakeup(), 0.5
+    relay, wakeup = Relay(), Wakeup()
+    # Whatever failed (PostgreSQL, Kafka), try again with backoff (0.5 s doubling to 10 s)
+    # until it works or the process is asked to stop.
+    retrying = Retrying(
+        retry=retry_if_exception_type(Exception),
+        wait=wait_exponential(multiplier=0.5, min=0.5, max=10),
+        stop=lambda _: exit_flag.requested,
+        before_sleep=relay.failed,
+        retry_error_callback=lambda _: 0,
+    )
     log.info("relay starting")
     while not exit_flag.requested:
-        try:
-            if producer is None:
-                producer = make_producer(client_id="comanda-relay", max_block_ms=10000)
-            published = relay_batch(producer)
-            if published:
-                log.info("published %d events", published)
-            backoff = 0.5
-            if published < BATCH:
-                wakeup.wait(0.5)
-        except Exception as exc:  # noqa: BLE001 - keep relaying whatever failed
-            log.warning("relay batch failed, retrying in %.1fs: %s", backoff, exc)
-            if producer is not None and "Kafka" in type(exc).__name__:
-                producer.close(timeout=1)
-                producer = None
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10)
-    if producer is not None:
-        producer.close(timeout=10)
+        published = retrying(relay.step)
+        if published:
+            log.debug("published %d events", published)
+        if published < BATCH:
+            wakeup.wait(0.5)
+    relay.close()
     log.info("relay stopped")
 
 

@@ -17,7 +17,7 @@ def make_app() -> Celery:
     s = get_settings()
     app = make_celery("comanda")
     app.conf.update(
-        include=["workers.tasks"],
+        include=["workers.tasks", "workers.pruning"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -37,9 +37,14 @@ def make_app() -> Celery:
                 "task": "workers.tasks.purge_login_failures",
                 "schedule": 600.0,
             },
-            "purge-published-outbox": {
-                "task": "workers.tasks.purge_published_outbox",
-                "schedule": 3600.0,
+            # Retention (workers/pruning.py): bounded batches, every prune_interval_seconds.
+            "prune-published-outbox": {
+                "task": "workers.pruning.prune_published_outbox",
+                "schedule": float(s.prune_interval_seconds),
+            },
+            "prune-acknowledged-feed": {
+                "task": "workers.pruning.prune_acknowledged_feed",
+                "schedule": float(s.prune_interval_seconds),
             },
         },
     )

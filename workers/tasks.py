@@ -133,3 +133,8 @@ def ping(value: str, seconds: float = 0) -> str:
     """Round-trip check used by the wiring tests; ``seconds`` (at most 10) makes it slow."""
     time.sleep(min(max(seconds, 0), 10))
     return f"pong:{value}"
+
+
+# The retention tasks beat schedules live in their own module; importing it registers them
+# wherever the pipeline's tasks are (the worker, and whoever reads app.tasks).
+from workers import pruning  # noqa: E402, F401

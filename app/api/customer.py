@@ -50,10 +50,9 @@ class Orders(Resource):
         AWAITING_ACCEPTANCE or REJECTED with a reason."""
         data = parse(PlaceOrderIn)
         with unit_of_work() as session:
-            order, _ = commands.place_order(
+            view, _ = commands.place(
                 session, current().user_id, data.model_dump(mode="json"), idempotency_key()
             )
-            view = order_view(order)
         return view, 202, {"Location": f"/api/v1/orders/{view['id']}"}
 
     @ns.doc(

@@ -72,6 +72,11 @@ class Settings(EnvSettings):
     # The console's fault controls (stop/start processes, gateway latency, traffic): for
     # demonstrations only, off by default, refused in production.
     demo: bool = variable("COMANDA_DEMO", False)
+    # Retention: published outbox rows and acknowledged feed rows older than this are
+    # deleted by beat every prune_interval_seconds, at most prune_batch rows a statement.
+    prune_keep_minutes: int = variable("COMANDA_PRUNE_KEEP_MINUTES", 60)
+    prune_batch: int = variable("COMANDA_PRUNE_BATCH", 2000)
+    prune_interval_seconds: int = variable("COMANDA_PRUNE_INTERVAL_SECONDS", 60)
     # /metrics on the public API port answers only `Authorization: Bearer <this>`; empty (the
     # default) turns it off (404). Prometheus scrapes each process's loopback port instead.
     metrics_token: str = variable("COMANDA_METRICS_TOKEN", "")

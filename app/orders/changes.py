@@ -91,15 +91,6 @@ def move(
     )
 
 
-def placed(session: Session, order: Order) -> None:
-    """The first timeline row and the order.placed event of a new order."""
-    at = order.created_at
-    session.add(TimelineEntry(order_id=order.id, at=at, status=order.status, event="placed"))
-    session.flush()
-    session.expire(order, ["timeline"])
-    _publish(session, order, EventType.ORDER_PLACED, {}, at)
-
-
 def _publish(
     session: Session, order: Order, event_type: EventType, data: dict[str, Any], at: datetime
 ) -> None:

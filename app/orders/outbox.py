@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.core import correlation
@@ -14,8 +15,9 @@ def record(session: Session, envelope: Envelope, correlation_id: str | None = No
     """Add the event to the current transaction; the relay publishes it after commit."""
     correlation_id = correlation_id or correlation.current()
     headers = {"correlation_id": correlation_id} if correlation_id else {}
-    session.add(
-        OutboxEvent(
+    # One Core INSERT, no ORM object to track (the caller's pending changes flush first).
+    session.execute(
+        insert(OutboxEvent).values(
             event_id=envelope.event_id,
             topic=get_settings().orders_topic,
             key=envelope.key,

@@ -1,12 +1,18 @@
-"""The consumer loop every group shares.
+"""The consumer loop every group shares: one poll's messages are handled together.
 
-At-least-once: a partition's offset is committed only after the handler finished the
-messages before it. Whatever goes wrong, the partition is rewound to the message and it
-is tried again after a backoff, with one exception: a message that can never be handled
-goes to the dead-letter topic with its error and origin in headers, and the partition
-carries on. "Never" means a PoisonMessage, or any other error still there after
-MAX_ATTEMPTS tries. An unreachable dependency (PostgreSQL, RabbitMQ, Kafka) is not the
-message's fault: it is retried for as long as the outage lasts and never dead-lettered.
+Batches: the messages of one poll go to the handler as one list of envelopes, which it
+handles in one transaction (one dedupe INSERT, one write of the rows). Offsets are
+committed only after the handler returned, so at-least-once holds: a crash before the
+commit redelivers the batch, and every handler is idempotent on event_id.
+
+Failures. A message that is not an envelope (a PoisonMessage) goes to the dead-letter
+topic with its error and origin in headers before the batch runs, and its partition
+carries on. An unreachable dependency (PostgreSQL, RabbitMQ, Kafka) is not the messages'
+fault: the batch is retried with backoff for a while, then its partitions are rewound to
+where the batch began and polled again, for as long as the outage lasts; nothing is
+dead-lettered for it. Any other error fails the batch and the poll is replayed one message
+at a time, so the one message at fault is found: it is retried MAX_ATTEMPTS times, then
+dead-lettered, and the others are handled. The retries and their backoff are tenacity's.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import psycopg
 from kafka.errors import CommitFailedError, KafkaError
@@ -22,6 +30,13 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from app.core import correlation, metrics
 from app.core.envelope import Envelope, PoisonMessage
@@ -30,9 +45,19 @@ from app.core.settings import get_settings
 from events.kafka import make_consumer, make_producer
 from events.shutdown import GracefulExit
 
-Handler = Callable[[Envelope], None]
+
+class Received(NamedTuple):
+    """An envelope as it came off Kafka, with the request's correlation id from its headers."""
+
+    envelope: Envelope
+    correlation_id: str | None = None
+
+
+BatchHandler = Callable[[list[Received]], None]
 log = logging.getLogger("comanda.consumer")
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # tries of a message whose handler keeps failing with a bug
+OUTAGE_TRIES = 12  # tries of a batch during an outage before its partitions are rewound
+BACKOFF = wait_exponential(multiplier=0.1, max=5)  # 0.1, 0.2, 0.4 ... 5 s
 OUTAGES = (
     DatabaseUnavailable,
     PoolTimeout,
@@ -64,108 +89,227 @@ def dead_letter(producer, message, error: str, group_id: str) -> None:
     ).get(timeout=30)
 
 
+def _correlation_id(message) -> str | None:
+    for key, value in message.headers or []:
+        if key == "correlation_id":
+            return value.decode(errors="replace") or None
+    return None
+
+
+def _next(part: Polled) -> int:
+    return part.messages[-1].offset + 1
+
+
+def _stop(bug_tries: int) -> Callable[[RetryCallState], bool]:
+    """Stop after OUTAGE_TRIES while a dependency is down, after ``bug_tries`` on any other
+    error (1 for a whole batch: the poll is then replayed message by message)."""
+
+    def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        limit = OUTAGE_TRIES if exc is not None and is_outage(exc) else bug_tries
+        return state.attempt_number >= limit
+
+    return stop
+
+
+@dataclass
+class Polled:
+    """One partition's share of a poll, in offset order."""
+
+    tp: TopicPartition
+    messages: list = field(default_factory=list)
+    envelopes: list[tuple[object, Received]] = field(default_factory=list)
+    commit: int | None = None  # offset to commit (next to read)
+    rewind: int | None = None  # offset to seek back to (not done yet)
+
+
 class ConsumerLoop:
-    def __init__(self, group_id: str, handler: Handler, *, consumer=None, producer=None):
-        self.group_id, self.handler = group_id, handler
+    def __init__(
+        self,
+        group_id: str,
+        handler: BatchHandler,
+        *,
+        consumer=None,
+        producer=None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.group_id, self.handler, self.sleep = group_id, handler, sleep
         self.consumer = consumer or make_consumer(group_id, get_settings().orders_topic)
         self.producer = producer or make_producer(client_id=f"comanda-{group_id}-dlq")
-        self.attempts: dict[tuple[int, int], int] = {}
 
-    def handle(self, message) -> bool:
-        """True when the message is done with (handled or dead-lettered); never raises."""
-        spot = (message.partition, message.offset)
-        headers = dict(message.headers or [])
-        correlation.use(headers.get("correlation_id", b"").decode(errors="replace"))
-        try:
-            envelope = Envelope.from_bytes(message.value)
-            self.handler(envelope)
-        except PoisonMessage as exc:
-            log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
-            return self._dead_letter(message, f"PoisonMessage: {exc}")
-        except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
-            return self._failed(message, spot, exc)
-        self.attempts.pop(spot, None)
-        # One order-level line per event and group: what `make run` and `stack trace` show.
-        log.info("order %s: %s handled by %s", envelope.order_id, envelope.type, self.group_id)
-        return True
-
-    def _failed(self, message, spot: tuple[int, int], exc: Exception) -> bool:
-        self.attempts[spot] = self.attempts.get(spot, 0) + 1
-        tries = self.attempts[spot]
+    # -- retries -------------------------------------------------------------------------
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is None:
+            return
         if is_outage(exc):
-            if tries == 1 or tries % 20 == 0:
+            if state.attempt_number in (1, OUTAGE_TRIES - 1):
                 log.warning(
-                    "%s waiting for a dependency (try %d at %s/%s): %s: %s",
+                    "%s waiting for a dependency (try %d): %s: %s",
                     self.group_id,
-                    tries,
-                    *spot,
+                    state.attempt_number,
                     type(exc).__name__,
                     exc,
                 )
-            self.attempts[spot] = min(tries, MAX_ATTEMPTS * 10)  # keeps the backoff capped
-            return False
-        if tries < MAX_ATTEMPTS:
-            log.warning("handler failed at %s/%s (attempt %d): %r", *spot, tries, exc)
-            return False
-        log.error("giving up on %s/%s after %d attempts: %r", *spot, tries, exc)
-        return self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+        else:
+            log.warning("%s handler failed (try %d): %r", self.group_id, state.attempt_number, exc)
+
+    def _retrying(self, bug_tries: int) -> Retrying:
+        return Retrying(
+            retry=retry_if_exception(lambda exc: not isinstance(exc, PoisonMessage)),
+            stop=_stop(bug_tries),
+            wait=BACKOFF,
+            sleep=self.sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+
+    def _run(self, envelopes: list[Received], bug_tries: int) -> BaseException | None:
+        """Call the handler with retries; the error it ended on, or None when it succeeded."""
+        if not envelopes:
+            return None
+        correlation.use(envelopes[0].correlation_id if len(envelopes) == 1 else None)
+        try:
+            self._retrying(bug_tries)(self.handler, envelopes)
+        except Exception as exc:  # noqa: BLE001 - the caller decides: rewind or dead-letter
+            return exc
+        return None
 
     def _dead_letter(self, message, error: str) -> bool:
+        """True once the message is on the dead-letter topic."""
         try:
-            dead_letter(self.producer, message, error, self.group_id)
+            self._retrying(bug_tries=3)(dead_letter, self.producer, message, error, self.group_id)
         except Exception as exc:  # noqa: BLE001 - Kafka itself is down: try again later
             log.warning(
                 "could not dead-letter %s/%s yet: %r", message.partition, message.offset, exc
             )
             return False
-        self.attempts.pop((message.partition, message.offset), None)
         return True
 
-    def poll_once(self, timeout_ms: int = 500) -> int:
-        batches = self.consumer.poll(timeout_ms=timeout_ms)
-        done, failed = {}, False
-        for tp, messages in batches.items():
-            for message in messages:
-                if not self.handle(message):
-                    self.consumer.seek(tp, message.offset)
-                    failed = True
-                    break
-                done[tp] = message.offset + 1
-        if done:
+    # -- one poll ------------------------------------------------------------------------
+    def _parse(self, part: Polled) -> None:
+        """Split a partition's messages into envelopes; dead-letter the poison in place."""
+        for message in part.messages:
             try:
-                self.consumer.commit(
-                    {
-                        TopicPartition(tp.topic, tp.partition): OffsetAndMetadata(off, "", -1)
-                        for tp, off in done.items()
-                    }
+                envelope = Envelope.from_bytes(message.value)
+            except PoisonMessage as exc:
+                log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
+                if not self._dead_letter(message, f"PoisonMessage: {exc}"):
+                    part.rewind = message.offset  # this and the rest wait for Kafka
+                    return
+                continue
+            part.envelopes.append((message, Received(envelope, _correlation_id(message))))
+
+    def _one_by_one(self, parts: list[Polled]) -> None:
+        """Replay the poll message by message: find the one at fault and dead-letter it."""
+        for part in parts:
+            for message, envelope in part.envelopes:
+                error = self._run([envelope], MAX_ATTEMPTS)
+                if error is None:
+                    continue
+                if isinstance(error, PoisonMessage):
+                    log.warning(
+                        "poison message at %s/%s: %s", message.partition, message.offset, error
+                    )
+                    reason = f"PoisonMessage: {error}"
+                elif is_outage(error):
+                    part.rewind = message.offset
+                    break
+                else:
+                    log.error(
+                        "giving up on %s/%s after %d attempts: %r",
+                        message.partition,
+                        message.offset,
+                        MAX_ATTEMPTS,
+                        error,
+                    )
+                    reason = f"{type(error).__name__}: {error}"
+                if not self._dead_letter(message, reason):
+                    part.rewind = message.offset
+                    break
+
+    def process(self, records: dict) -> list[Polled]:
+        """Handle one poll's records; each partition says what to commit or rewind to."""
+        parts = [Polled(tp, list(messages)) for tp, messages in records.items() if messages]
+        for part in parts:
+            self._parse(part)
+        batch = [received for part in parts for _, received in part.envelopes]
+        error = self._run(batch, bug_tries=1)
+        if error is not None and is_outage(error):
+            for part in parts:  # nothing of this batch is durable: read it all again
+                if part.envelopes:
+                    part.rewind = part.commit = part.envelopes[0][0].offset
+                else:  # only poison, dead-lettered (or waiting for Kafka at part.rewind)
+                    part.commit = part.rewind if part.rewind is not None else _next(part)
+            return parts
+        if error is not None:
+            log.warning("%s batch of %d failed (%r); one by one", self.group_id, len(batch), error)
+            self._one_by_one(parts)
+        else:
+            # One order-level line per event and group: what `make run` and `stack trace` show.
+            for received in batch:
+                envelope = received.envelope
+                log.info(
+                    "order %s: %s handled by %s", envelope.order_id, envelope.type, self.group_id
                 )
+        for part in parts:
+            part.commit = part.rewind if part.rewind is not None else _next(part)
+        return parts
+
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        records = self.consumer.poll(timeout_ms=timeout_ms)
+        if not records:
+            return 0
+        parts = self.process(records)
+        offsets = {
+            TopicPartition(p.tp.topic, p.tp.partition): OffsetAndMetadata(p.commit, "", -1)
+            for p in parts
+            if p.commit is not None and p.commit > p.messages[0].offset
+        }
+        if offsets:
+            try:
+                self.consumer.commit(offsets)
             except CommitFailedError as exc:
                 log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
-        if failed:
-            worst = max(self.attempts.values(), default=1)
-            time.sleep(min(0.1 * 2 ** min(worst, 6), 5))
-        return sum(len(m) for m in batches.values())
+        for part in parts:
+            if part.rewind is not None:
+                self.consumer.seek(part.tp, part.rewind)
+        return sum(len(p.messages) for p in parts)
 
     def run(self, stop: GracefulExit) -> None:
+        """Poll until asked to stop. A Kafka error that outlasts the retries is raised, and
+        main() builds new clients."""
         log.info("consumer %s running", self.group_id)
-        while not stop.requested:
-            try:
-                self.poll_once()
-            except KafkaError as exc:
-                log.warning("kafka error in %s: %s; retrying", self.group_id, exc)
-                time.sleep(1)
-        self.consumer.close()
-        self.producer.close(timeout=5)
+        polling = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
+            stop=stop_after_attempt(OUTAGE_TRIES),
+            wait=BACKOFF,
+            sleep=self.sleep,
+            before_sleep=lambda s: log.warning(
+                "kafka error in %s: %s; retrying", self.group_id, s.outcome.exception()
+            ),
+            reraise=True,
+        )
+        try:
+            while not stop.requested:
+                polling(self.poll_once)
+        finally:
+            self.consumer.close()
+            self.producer.close(timeout=5)
         log.info("consumer %s stopped", self.group_id)
 
 
-def main(group_id: str, handler: Handler) -> None:
+def main(group_id: str, handler: BatchHandler) -> None:
     setup_logging(group_id)
     metrics.serve()
+    metrics.serve()
     stop = GracefulExit()
-    while not stop.requested:
-        try:
-            ConsumerLoop(group_id, handler).run(stop)
-        except KafkaError as exc:  # cannot even connect yet
-            log.warning("%s cannot reach Kafka (%s); retrying in 2s", group_id, exc)
-            time.sleep(2)
+    # Until Kafka answers at all (the first connect raises), try again with backoff.
+    Retrying(
+        retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
+        wait=wait_exponential(multiplier=0.5, max=10),
+        stop=lambda _: stop.requested,
+        before_sleep=lambda s: log.warning(
+            "%s cannot reach Kafka (%s); retrying", group_id, s.outcome.exception()
+        ),
+    )(lambda: ConsumerLoop(group_id, handler).run(stop))

@@ -1,6 +1,8 @@
 """Fills each restaurant's events feed from its partition of ``orders``.
 
-Idempotent on event_id: a redelivered event is inserted once.
+One poll's events are written by one multi-row INSERT ... ON CONFLICT (event_id) DO
+NOTHING in one transaction: a redelivered event is inserted once. Which row an event
+becomes is app.orders.feed's rule.
 """
 
 from __future__ import annotations
@@ -8,26 +10,20 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 
 from app.core.db import unit_of_work
-from app.core.envelope import Envelope
 from app.core.models import RestaurantEvent
-from events.consumers.base import main
+from app.orders.feed import feed_rows
+from events.consumers.base import Received, main
 
 GROUP = "comanda-restaurant-feed"
 
 
-def handle(envelope: Envelope) -> None:
+def handle(batch: list[Received]) -> None:
+    rows = feed_rows(received.envelope for received in batch)
+    if not rows:
+        return
     with unit_of_work() as session:
         session.execute(
-            insert(RestaurantEvent)
-            .values(
-                event_id=envelope.event_id,
-                restaurant_id=envelope.restaurant_id,
-                type=str(envelope.type),
-                order_id=envelope.order_id,
-                occurred_at=envelope.occurred_at,
-                data=envelope.data,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
+            insert(RestaurantEvent).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
         )
 
 

@@ -1,8 +1,11 @@
 """Projects order events into the admin read tables (proj_orders).
 
-Idempotent on event_id (proj_events) and tolerant of reordering: an order's row only
-takes a snapshot with a higher version. ``--rebuild`` wipes the read tables and replays
-the whole topic; the live projector may keep running meanwhile.
+A poll's events are applied in one transaction of four statements: one multi-row INSERT
+into proj_events (the event_id dedupe; RETURNING says which are new), one SELECT ... FOR
+UPDATE of the orders' current rows, then app.orders.projection.fold (pure) and one
+multi-row upsert of the rows it changed. Tolerant of reordering: an order's row only takes
+a snapshot with a higher version. ``--rebuild`` wipes the read tables and replays the
+whole topic; the live projector may keep running meanwhile.
 """
 
 from __future__ import annotations
@@ -15,77 +18,66 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.core.db import unit_of_work
-from app.core.envelope import Envelope, EventType, PoisonMessage, parse_iso
+from app.core.envelope import Envelope, PoisonMessage
 from app.core.logs import setup_logging
 from app.core.models import ProjectedEvent, ProjectedOrder
 from app.core.settings import get_settings
-from events.consumers.base import main
+from app.orders.projection import COLUMNS, first_seen, fold
+from events.consumers.base import Received, main
 from events.kafka import make_consumer
 from events.reading import read_to_end
 
 GROUP = "comanda-admin-projection"
 NAME = "admin"
 log = logging.getLogger("comanda.projector")
+TABLE = ProjectedOrder.__table__
 
 
-def handle(envelope: Envelope) -> None:
+def handle(batch: list[Received]) -> None:
     with unit_of_work() as session:
-        apply(session, envelope)
+        apply_batch(session, [received.envelope for received in batch])
+
+
+def apply_batch(session: Session, envelopes: list[Envelope]) -> int:
+    """Apply the events not applied before; return how many were new."""
+    if not envelopes:
+        return 0
+    ids = list(dict.fromkeys(e.event_id for e in envelopes))
+    fresh = set(
+        session.scalars(
+            insert(ProjectedEvent)
+            .values([{"consumer": NAME, "event_id": event_id} for event_id in ids])
+            .on_conflict_do_nothing()
+            .returning(ProjectedEvent.event_id)
+        )
+    )
+    todo = first_seen(envelopes, fresh)
+    if not todo:
+        return 0
+    order_ids = sorted({e.order_id for e in todo})  # locked in one order: no deadlock
+    current = {
+        row["order_id"]: dict(row)
+        for row in session.execute(
+            select(*(TABLE.c[name] for name in COLUMNS))
+            .where(TABLE.c.order_id.in_(order_ids))
+            .order_by(TABLE.c.order_id)
+            .with_for_update()
+        ).mappings()
+    }
+    changed = fold(current, todo)  # raises PoisonMessage: the loop replays one by one
+    upsert = insert(ProjectedOrder).values([changed[k] for k in sorted(changed)])
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["order_id"],
+            set_={name: upsert.excluded[name] for name in COLUMNS if name != "order_id"},
+        )
+    )
+    return len(todo)
 
 
 def apply(session: Session, envelope: Envelope) -> bool:
     """Apply one event; False when it was applied before."""
-    fresh = session.execute(
-        insert(ProjectedEvent)
-        .values(consumer=NAME, event_id=envelope.event_id)
-        .on_conflict_do_nothing()
-        .returning(ProjectedEvent.event_id)
-    ).first()
-    if fresh is None:
-        return False
-    snapshot = envelope.data.get("order")
-    version = envelope.data.get("version")
-    if not isinstance(snapshot, dict) or not isinstance(version, int):
-        raise PoisonMessage("event data lacks the order snapshot or its version")
-    row = session.scalars(
-        select(ProjectedOrder).where(ProjectedOrder.order_id == envelope.order_id).with_for_update()
-    ).one_or_none()
-    if row is None:
-        row = ProjectedOrder(
-            order_id=envelope.order_id,
-            restaurant_id=envelope.restaurant_id,
-            customer_id=envelope.customer_id,
-            status=snapshot["status"],
-            reason=snapshot.get("reason"),
-            version=0,
-            doc=snapshot,
-            created_at=parse_iso(snapshot["created_at"]),
-            captured_cents=0,
-        )
-        session.add(row)
-    timeline = list(row.doc.get("timeline", []))
-    timeline.append(
-        {
-            "at": envelope.to_dict()["occurred_at"],
-            "status": snapshot["status"],
-            "event": str(envelope.type),
-            "detail": envelope.data.get("detail"),
-        }
-    )
-    timeline.sort(key=lambda entry: entry["at"])
-    if version > row.version:
-        row.version = version
-        row.status, row.reason = snapshot["status"], snapshot.get("reason")
-        row.doc = {**snapshot, "timeline": timeline}
-    else:
-        row.doc = {**row.doc, "timeline": timeline}
-    if envelope.type == EventType.ORDER_AWAITING_ACCEPTANCE:
-        row.awaiting_at = envelope.occurred_at
-    elif envelope.type == EventType.ORDER_ACCEPTED:
-        row.accepted_at = envelope.occurred_at
-    elif envelope.type == EventType.PAYMENT_CAPTURED:
-        row.captured_cents += int(envelope.data.get("amount_cents") or 0)
-    return True
+    return apply_batch(session, [envelope]) == 1
 
 
 def rebuild() -> int:
@@ -101,8 +93,11 @@ def rebuild() -> int:
                 envelope = Envelope.from_bytes(message.value)
             except PoisonMessage:
                 continue
-            with unit_of_work() as session:
-                applied += apply(session, envelope)
+            try:
+                with unit_of_work() as session:
+                    applied += apply(session, envelope)
+            except PoisonMessage:
+                continue  # the live projector dead-letters it; a rebuild skips it
     finally:
         consumer.close()
     return applied

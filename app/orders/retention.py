@@ -1,0 +1,26 @@
+"""What is kept and for how long: published outbox rows and acknowledged restaurant feed
+rows are history once their minutes are up. Deleted in bounded batches (one short
+statement each, oldest first), so a prune never holds long locks or one huge transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# The outbox is walked in id order (its primary key): the oldest rows come first, and
+# unpublished rows are never touched.
+OUTBOX = text(
+    "delete from outbox where id in (select id from outbox"
+    " where published_at is not null and published_at < :before order by id limit :n)"
+)
+FEED = text(
+    "delete from restaurant_events where ctid in (select ctid from restaurant_events"
+    " where acked_at is not null and acked_at < :before limit :n)"
+)
+
+
+def prune(session: Session, statement, before: datetime, batch: int) -> int:
+    """One bounded delete; how many rows went."""
+    return session.execute(statement, {"before": before, "n": batch}).rowcount

@@ -1,0 +1,92 @@
+"""What the bench reads from the stack without loading it: the pipeline latency from the
+timeline rows (one query per phase, never a poll per order over HTTP) and the backlogs
+(outbox rows not yet published, Kafka consumer lag, the RabbitMQ queue), sampled once a
+second from a thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from kombu import Connection
+
+GROUPS = ("comanda-pipeline", "comanda-restaurant-feed", "comanda-admin-projection")
+
+
+def conninfo() -> str:
+    return os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+
+
+def pipeline_ms(order_ids: list[int]) -> dict[int, float]:
+    """order id -> ms from its 'placed' timeline row to its 'awaiting_acceptance' row, for
+    the orders that got there."""
+    if not order_ids:
+        return {}
+    with psycopg.connect(conninfo()) as conn:
+        rows = conn.execute(
+            "select p.order_id, extract(epoch from (a.at - p.at)) * 1000"
+            " from order_timeline p join order_timeline a"
+            " on a.order_id = p.order_id and a.event = 'awaiting_acceptance'"
+            " where p.event = 'placed' and p.order_id = any(%s)",
+            (order_ids,),
+        ).fetchall()
+    return {order_id: float(ms) for order_id, ms in rows}
+
+
+class Backlog(threading.Thread):
+    """Samples (t, outbox, kafka lag, rabbitmq queue) every ``every`` seconds."""
+
+    def __init__(self, every: float = 1.0):
+        super().__init__(daemon=True)
+        self.every, self.samples, self.stop_flag = every, [], threading.Event()
+        self.t0 = time.perf_counter()
+
+    def run(self) -> None:
+        servers = os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(",")
+        admin = KafkaAdminClient(bootstrap_servers=servers, client_id="comanda-bench")
+        ends = KafkaConsumer(bootstrap_servers=servers, client_id="comanda-bench-ends")
+        db = psycopg.connect(conninfo(), autocommit=True)
+        broker = Connection(os.environ["CELERY_BROKER_URL"])
+        try:
+            while not self.stop_flag.is_set():
+                self.samples.append(self._sample(admin, ends, db, broker))
+                self.stop_flag.wait(self.every)
+        finally:
+            admin.close()
+            ends.close()
+            db.close()
+            broker.release()
+
+    def _sample(self, admin, ends, db, broker) -> dict:
+        at = time.perf_counter() - self.t0
+        outbox = db.execute("select count(*) from outbox where published_at is null").fetchone()[0]
+        lag = 0
+        try:
+            partitions = [
+                TopicPartition("orders", p)
+                for p in sorted(ends.partitions_for_topic("orders") or [])
+            ]
+            end = ends.end_offsets(partitions)
+            committed = admin.list_group_offsets({group: partitions for group in GROUPS})
+            for group in GROUPS:
+                done = committed.get(group) or {}
+                for tp in partitions:
+                    meta = done.get(tp)
+                    at = meta.offset if meta is not None and meta.offset >= 0 else 0
+                    lag += max(0, end[tp] - at)
+        except Exception:  # noqa: BLE001 - a sample missed, not a failed bench
+            lag = -1
+        try:
+            queue = broker.default_channel.queue_declare("comanda", passive=True).message_count
+        except Exception:  # noqa: BLE001
+            queue = -1
+        return {"t": round(at, 2), "outbox": outbox, "kafka_lag": lag, "rabbitmq": queue}
+
+    def stop(self) -> list[dict]:
+        self.stop_flag.set()
+        self.join(timeout=10)
+        return self.samples

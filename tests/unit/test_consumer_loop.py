@@ -1,0 +1,225 @@
+"""The shared consumer loop (events.consumers.base) with fake Kafka clients: batches,
+commits, seeks, backoff and dead-lettering, with no broker and no waiting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from kafka.structs import TopicPartition
+from sqlalchemy.exc import OperationalError
+
+from app.core.envelope import Envelope, EventType
+from events.consumers import base
+
+pytestmark = pytest.mark.unit
+TOPIC = "orders"
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    headers: list = field(default_factory=list)
+
+
+class FakeConsumer:
+    """Partitions as lists of messages; poll returns everything from each position."""
+
+    def __init__(self, partitions: dict[int, list[bytes]], headers=None):
+        self.log = {
+            TopicPartition(TOPIC, p): [
+                Message(TOPIC, p, n, b"1", v, (headers or {}).get((p, n), []))
+                for n, v in enumerate(values)
+            ]
+            for p, values in partitions.items()
+        }
+        self.position = {tp: 0 for tp in self.log}
+        self.commits: list[dict[int, int]] = []
+        self.seeks: list[tuple[int, int]] = []
+
+    def poll(self, timeout_ms: int = 0):
+        out = {}
+        for tp, messages in self.log.items():
+            if messages[self.position[tp] :]:
+                out[tp] = messages[self.position[tp] :]
+                self.position[tp] = len(messages)
+        return out
+
+    def seek(self, tp, offset: int) -> None:
+        self.seeks.append((tp.partition, offset))
+        self.position[TopicPartition(tp.topic, tp.partition)] = offset
+
+    def commit(self, offsets) -> None:
+        self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
+
+    def committed(self) -> dict[int, int]:
+        done: dict[int, int] = {}
+        for commit in self.commits:
+            done.update(commit)
+        return done
+
+
+class Future:
+    def __init__(self, error: Exception | None):
+        self.error = error
+
+    def get(self, timeout: float = 0):
+        if self.error:
+            raise self.error
+
+
+class FakeProducer:
+    def __init__(self, failures: int = 0):
+        self.sent, self.failures = [], failures
+
+    def send(self, topic, key=None, value=None, headers=None):
+        if self.failures:
+            self.failures -= 1
+            return Future(TimeoutError("kafka down"))
+        self.sent.append((topic, value, dict(headers)))
+        return Future(None)
+
+
+def env(order_id: int) -> bytes:
+    return Envelope(
+        type=EventType.ORDER_PLACED, order_id=order_id, restaurant_id=1, customer_id=1, data={}
+    ).to_bytes()
+
+
+def db_down() -> OperationalError:
+    return OperationalError("select 1", {}, ConnectionRefusedError("db down"))
+
+
+def loop_with(consumer, handler, producer=None):
+    sleeps: list[float] = []
+    loop = base.ConsumerLoop(
+        "g", handler, consumer=consumer, producer=producer or FakeProducer(), sleep=sleeps.append
+    )
+    return loop, sleeps
+
+
+def test_a_poll_is_one_handler_call_and_committed_after_it():
+    consumer = FakeConsumer({0: [env(1), env(2)], 1: [env(3)]})
+    calls = []
+    loop, sleeps = loop_with(
+        consumer, lambda batch: calls.append([r.envelope.order_id for r in batch])
+    )
+    assert loop.poll_once() == 3
+    assert calls == [[1, 2, 3]]
+    assert consumer.commits == [{0: 2, 1: 1}]
+    assert sleeps == [] and consumer.seeks == []
+
+
+def test_a_failing_handler_commits_nothing():
+    consumer = FakeConsumer({0: [env(1)]})
+    committed_when_called = []
+
+    def handler(batch):
+        committed_when_called.append(dict(consumer.committed()))
+
+    loop, _ = loop_with(consumer, handler)
+    loop.poll_once()
+    assert committed_when_called == [{}]  # the offset moves only after the handler returned
+
+
+def test_poison_is_dead_lettered_with_its_origin_and_never_reaches_the_handler():
+    consumer = FakeConsumer({0: [env(1), b"not json", env(2)]})
+    producer, seen = FakeProducer(), []
+    loop, _ = loop_with(
+        consumer, lambda batch: seen.extend(r.envelope.order_id for r in batch), producer
+    )
+    loop.poll_once()
+    assert seen == [1, 2]
+    [(topic, value, headers)] = producer.sent
+    assert value == b"not json"
+    assert headers["origin_offset"] == b"1" and headers["consumer_group"] == b"g"
+    assert headers["error"].startswith(b"PoisonMessage")
+    assert consumer.committed() == {0: 3}
+
+
+def test_an_outage_is_waited_out_with_growing_backoff_and_never_dead_lettered():
+    consumer = FakeConsumer({0: [env(1), env(2)]})
+    producer, outage, done = FakeProducer(), [3], []
+
+    def handler(batch):
+        if outage[0]:
+            outage[0] -= 1
+            raise db_down()
+        done.extend(r.envelope.order_id for r in batch)
+
+    loop, sleeps = loop_with(consumer, handler, producer)
+    loop.poll_once()
+    assert done == [1, 2]
+    assert sleeps == sorted(sleeps) and len(sleeps) == 3 and sleeps[0] < sleeps[-1]
+    assert producer.sent == []
+    assert consumer.committed() == {0: 2}
+
+
+def test_a_long_outage_rewinds_the_partitions_and_commits_nothing_of_the_batch():
+    consumer = FakeConsumer({0: [b"poison", env(1), env(2)], 1: [env(3)]})
+    producer, calls = FakeProducer(), []
+
+    def handler(batch):
+        calls.append(1)
+        raise db_down()
+
+    loop, sleeps = loop_with(consumer, handler, producer)
+    loop.poll_once()
+    assert len(calls) == base.OUTAGE_TRIES and max(sleeps) <= 5
+    assert sorted(consumer.seeks) == [(0, 1), (1, 0)]  # back to the first unhandled message
+    assert consumer.committed() == {0: 1}  # only the dead-lettered poison is done with
+    assert len(producer.sent) == 1
+    # The next poll reads the same messages again; the database is back.
+    got = []
+    loop.handler = lambda batch: got.extend(r.envelope.order_id for r in batch)
+    loop.poll_once()
+    assert got == [1, 2, 3]
+    assert consumer.committed() == {0: 3, 1: 1}
+
+
+def test_a_bug_is_pinned_on_its_message_retried_then_dead_lettered_and_the_rest_handled():
+    consumer = FakeConsumer({0: [env(1), env(2), env(3)]})
+    producer, done, tries = FakeProducer(), [], []
+
+    def handler(batch):
+        ids = [r.envelope.order_id for r in batch]
+        if 2 in ids:
+            tries.append(ids)
+            raise ValueError("a bug in the handler")
+        done.extend(ids)
+
+    loop, _ = loop_with(consumer, handler, producer)
+    loop.poll_once()
+    assert done == [1, 3]
+    assert tries[0] == [1, 2, 3] and tries[1:] == [[2]] * base.MAX_ATTEMPTS
+    [(_, value, headers)] = producer.sent
+    assert headers["origin_offset"] == b"1"
+    assert headers["error"].startswith(b"ValueError")
+    assert consumer.committed() == {0: 3}
+
+
+def test_when_the_dead_letter_topic_is_unreachable_the_partition_waits_at_the_poison():
+    consumer = FakeConsumer({0: [env(1), b"poison", env(2)], 1: [env(3)]})
+    producer, done = FakeProducer(failures=100), []
+    loop, _ = loop_with(
+        consumer, lambda batch: done.extend(r.envelope.order_id for r in batch), producer
+    )
+    loop.poll_once()
+    assert done == [1, 3]  # partition 0 stops at the poison; partition 1 carries on
+    assert consumer.committed() == {0: 1, 1: 1}
+    assert consumer.seeks == [(0, 1)]
+    producer.failures = 0
+    loop.poll_once()
+    assert done == [1, 3, 2] and consumer.committed() == {0: 3, 1: 1}
+
+
+def test_each_event_carries_its_request_correlation_id():
+    consumer = FakeConsumer({0: [env(1), env(2)]}, headers={(0, 0): [("correlation_id", b"req-1")]})
+    got = []
+    loop, _ = loop_with(consumer, lambda batch: got.extend(r.correlation_id for r in batch))
+    loop.poll_once()
+    assert got == ["req-1", None]
