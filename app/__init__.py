@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.errors import register_error_handlers
     from app.api.hardening import register_hardening
     from app.api.ops import ops
+    from app.api.proxy import TrustedProxyFix
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
     from roles.passwords import prepare
@@ -36,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_tracing(flask_app)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
+    flask_app.wsgi_app = TrustedProxyFix(flask_app.wsgi_app, settings.trusted_proxies)
     return flask_app

@@ -11,7 +11,17 @@ import signal
 
 from gunicorn.http import wsgi
 
-bind = f"127.0.0.1:{os.environ.get('COMANDA_API_PORT', '8000')}"
+# Loopback by default: nginx in front is the only client (Compose sets COMANDA_API_HOST=0.0.0.0
+# inside its private network). Each API process gets its own COMANDA_API_PORT.
+_port = os.environ.get("COMANDA_API_PORT", "8000")
+bind = f"{os.environ.get('COMANDA_API_HOST', '127.0.0.1')}:{_port}"
+# X-Forwarded-Proto is believed only from the proxy (app/api/proxy.py does the same for the
+# address): the app then knows the request came over HTTPS.
+forwarded_allow_ips = os.environ.get("COMANDA_TRUSTED_PROXIES", "127.0.0.1,::1")
+# gunicorn 25+ puts one control socket in $HOME for every instance otherwise.
+_state = os.environ.get("COMANDA_STATE_DIR")
+if _state:
+    control_socket = os.path.join(_state, f"gunicorn-{_port}.ctl")
 workers = int(os.environ.get("COMANDA_API_WORKERS", "2"))
 threads = int(os.environ.get("COMANDA_API_THREADS", "4"))
 worker_class = "gthread"

@@ -3,6 +3,7 @@ newcomer can watch the pipeline work (Swagger, the events feed, the timelines)."
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
@@ -17,16 +18,22 @@ TOKENS = ["tok_ok"] * 8 + ["tok_flaky", "tok_decline"]
 class Client:
     def __init__(self, base: str, email: str, password: str):
         self.base, self.http = base.rstrip("/"), requests.Session()
+        # nginx's certificate comes from the stack's own CA (`make env`: COMANDA_CA_FILE).
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE beat Session.verify.
+        self.verify = os.environ.get("COMANDA_CA_FILE") or True
         reply = self.http.post(
             f"{self.base}/api/v1/auth/login",
             json={"email": email, "password": password},
             timeout=10,
+            verify=self.verify,
         )
         reply.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
 
     def call(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.http.request(method, f"{self.base}/api/v1{path}", timeout=10, **kwargs)
+        return self.http.request(
+            method, f"{self.base}/api/v1{path}", timeout=10, verify=self.verify, **kwargs
+        )
 
 
 def place_orders(base: str, count: int, seed: int | None = None) -> dict[str, int]:

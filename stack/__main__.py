@@ -7,6 +7,8 @@ stop <svc>        same as down for one service
 status            one line per service
 reset             down, then wipe the data dirs
 env               shell assignments for the running stack
+urls              the public URLs, the CA to trust, the API processes behind nginx
+compose-files     re-render stack/compose/nginx.conf (docker-compose.yml's nginx config)
 procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
@@ -100,6 +102,34 @@ def cmd_env(cfg: Config) -> int:
     return 0
 
 
+def cmd_compose_files(cfg: Config) -> int:
+    from . import nginx
+
+    path = cfg.repo / "stack" / "compose" / "nginx.conf"
+    path.write_text(nginx.render(nginx.compose_site()))
+    print(f"stack: wrote {path}")
+    return 0
+
+
+def cmd_urls(cfg: Config) -> int:
+    env = cfg.app_env()
+    url = env["COMANDA_URL"]
+    ports = ", ".join(map(str, cfg.api_ports))
+    print(
+        f"""
+  API       {url}/api/v1            (nginx, TLS; HTTP/2)
+  Swagger   {url}/api/v1/docs
+  Ready     {url}/readyz
+  HTTP      {env["COMANDA_HTTP_URL"]}  -> redirects (308) to {url}
+  CA        {env["COMANDA_CA_FILE"]}
+            curl --cacert "{env["COMANDA_CA_FILE"]}" {url}/healthz
+            (a browser: import that file as a trusted authority)
+  API processes behind nginx: {cfg.api_processes} (COMANDA_API_PROCESSES), 127.0.0.1:{ports}
+"""
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stack", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -107,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=[
-            "up", "down", "start", "stop", "status", "reset", "env",
+            "up", "down", "start", "stop", "status", "reset", "env", "urls", "compose-files",
             "procs-up", "procs-down", "procs-status", "run",
         ],
     )  # fmt: skip
@@ -135,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_reset(cfg)
         if cmd == "env":
             return cmd_env(cfg)
+        if cmd == "urls":
+            return cmd_urls(cfg)
+        if cmd == "compose-files":
+            return cmd_compose_files(cfg)
         from . import procs
 
         return {

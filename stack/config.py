@@ -20,6 +20,13 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"stack: {name}={raw!r} is not an integer") from None
 
 
+def _api_processes() -> int:
+    n = _int("COMANDA_API_PROCESSES", 2)
+    if not 1 <= n <= 16:
+        raise SystemExit(f"stack: COMANDA_API_PROCESSES must be 1..16, not {n}")
+    return n
+
+
 @dataclass(frozen=True)
 class Config:
     repo: Path
@@ -36,6 +43,9 @@ class Config:
     api_port: int
     orders_partitions: int
     dlq_partitions: int
+    http_port: int
+    https_port: int
+    api_processes: int
 
     @classmethod
     def from_env(cls) -> Config:
@@ -58,6 +68,10 @@ class Config:
             api_port=_int("COMANDA_API_PORT", 8000),
             orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", 6),
             dlq_partitions=_int("COMANDA_DLQ_PARTITIONS", 3),
+            # nginx: plain HTTP (redirects only) and HTTPS, the public ports.
+            http_port=_int("COMANDA_HTTP_PORT", 8080),
+            https_port=_int("COMANDA_HTTPS_PORT", 8443),
+            api_processes=_api_processes(),
         )
 
     @property
@@ -76,6 +90,20 @@ class Config:
     def conf_dir(self) -> Path:
         """Rendered config files (server.properties, rabbitmq.conf, supervisord.conf)."""
         return self.state_dir / "conf"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The local CA and nginx's certificate (kept by `stack reset`)."""
+        return self.state_dir / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    @property
+    def api_ports(self) -> list[int]:
+        """One loopback port per API process, consecutive from COMANDA_API_PORT."""
+        return [self.api_port + i for i in range(self.api_processes)]
 
     def ensure_dirs(self) -> None:
         for d in (self.pids_dir, self.logs_dir, self.data_dir, self.conf_dir):
@@ -102,5 +130,9 @@ class Config:
                 f"postgresql+psycopg://comanda:comanda@127.0.0.1:{self.pg_port}/comanda"
             ),
             "CELERY_BROKER_URL": f"amqp://comanda:comanda@127.0.0.1:{self.rabbitmq_port}//",
-            "COMANDA_URL": f"http://127.0.0.1:{self.api_port}",
+            # The public address: nginx, TLS with the local CA's certificate.
+            "COMANDA_URL": f"https://127.0.0.1:{self.https_port}",
+            "COMANDA_CA_FILE": str(self.ca_file),
+            # Plain HTTP: every request there is redirected to COMANDA_URL.
+            "COMANDA_HTTP_URL": f"http://127.0.0.1:{self.http_port}",
         }

@@ -37,6 +37,13 @@ def _str(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+def _list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
 def _keys(name: str) -> tuple[tuple[str, str], ...]:
     """``kid:secret,kid:secret`` -> ((kid, secret), ...)."""
     pairs = []
@@ -76,6 +83,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     seed_default_passwords: bool = True
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Peers whose X-Forwarded-For/-Proto are believed (nginx in front; app/api/proxy.py).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
     @property
     def production(self) -> bool:
@@ -117,6 +126,7 @@ class Settings:
                 "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
             ),
             cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
+            trusted_proxies=_list("COMANDA_TRUSTED_PROXIES", d.trusted_proxies),
         )
         settings.check()
         return settings

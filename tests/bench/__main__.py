@@ -24,6 +24,7 @@ from datetime import datetime
 
 import requests
 
+from tests import tls
 from tests.bench.memory import stack_memory
 
 TARGETS = {  # figure -> (limit, unit); lower is better
@@ -36,7 +37,7 @@ TARGETS = {  # figure -> (limit, unit); lower is better
 
 class Api:
     def __init__(self, base: str, token: str | None = None):
-        self.base, self.http = base.rstrip("/") + "/api/v1", requests.Session()
+        self.base, self.http = base.rstrip("/") + "/api/v1", tls.session()
         if token:
             self.http.headers["Authorization"] = f"Bearer {token}"
 
@@ -202,7 +203,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--paced", type=int, default=100, help="orders in the paced phase")
     parser.add_argument("--rate", type=float, default=5.0, help="paced orders per second")
-    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "https://127.0.0.1:8443"))
     args = parser.parse_args()
     return run(args.url, args.orders, args.clients, args.paced, args.rate)
 

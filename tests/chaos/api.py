@@ -11,6 +11,8 @@ from typing import Any
 
 import requests
 
+from tests import tls
+
 API = "/api/v1"
 TIMEOUT = 15.0  # a reply slower than this is a hang
 
@@ -69,7 +71,7 @@ class User:
         self.base_url = base_url.rstrip("/")
         self.email, self.password = email, password
         self.problems = problems
-        self.http = requests.Session()
+        self.http = tls.session()  # nginx, verified against COMANDA_CA_FILE
         self.token: str | None = None
         self.expires_at = 0.0
         self.id: int | None = None

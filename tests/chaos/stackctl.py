@@ -19,6 +19,7 @@ import requests
 
 from stack import kafka as stack_kafka
 from stack.config import REPO, Config
+from tests import tls
 
 PROGRAMS = ("api", "relay", "pipeline", "feed", "projector", "worker", "beat")
 # Programs whose master forks workers the harness may also kill (gunicorn, celery prefork).
@@ -41,7 +42,7 @@ class Stack:
         self.database_url = env["DATABASE_URL"]
         self.kafka_bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
         self.brokers = self.cfg.kafka_brokers
-        self.http = requests.Session()
+        self.http = tls.session()  # nginx, verified against the stack's CA
 
     # ------------------------------------------------------------------ description
 

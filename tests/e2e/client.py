@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+from tests import tls
+
 API = "/api/v1"
 REQUEST_TIMEOUT = 30
 DEFAULT_ADDRESS = "Rua dos Testes, 123 - Pinheiros, São Paulo"
@@ -59,7 +61,7 @@ class Client:
     def __init__(self, base_url: str, waiter: Waiter):
         self.base_url = base_url.rstrip("/")
         self.wait_until = waiter
-        self.session = requests.Session()
+        self.session = tls.session()  # verifies nginx against COMANDA_CA_FILE
         self.access_token: str | None = None
         self.refresh_token: str | None = None
         self.expires_at: float | None = None

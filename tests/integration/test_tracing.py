@@ -8,23 +8,24 @@ import time
 import uuid
 
 import pytest
-import requests
 from sqlalchemy import create_engine, text
+
+from tests import tls
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_request_id_follows_the_order_through_kafka_and_celery():
     api = os.environ["COMANDA_URL"] + "/api/v1"
-    login = requests.post(
+    login = tls.post(
         f"{api}/auth/login",
         timeout=20,
         json={"email": "bruno@comanda.dev", "password": "bruno-password"},
     )
     token = login.json()["access_token"]
-    menu = requests.get(f"{api}/restaurants/2", timeout=20).json()["menu"]
+    menu = tls.get(f"{api}/restaurants/2", timeout=20).json()["menu"]
     trace = f"trace-{uuid.uuid4().hex[:12]}"
-    reply = requests.post(
+    reply = tls.post(
         f"{api}/orders",
         timeout=20,
         headers={"Authorization": f"Bearer {token}", "X-Request-ID": trace},
@@ -58,7 +59,7 @@ def test_the_request_id_follows_the_order_through_kafka_and_celery():
 
 
 def test_a_malformed_request_id_is_replaced():
-    reply = requests.get(
+    reply = tls.get(
         os.environ["COMANDA_URL"] + "/healthz",
         timeout=20,
         headers={"X-Request-ID": "bad id\twith spaces" * 10},

@@ -18,6 +18,7 @@ import uuid
 import pytest
 import requests
 
+from tests import tls
 from tests.integration.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -27,7 +28,7 @@ API = os.environ.get("COMANDA_URL", "")
 
 def call(method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, f"{API}{path}", headers=headers, timeout=20, **kwargs)
+    return tls.request(method, f"{API}{path}", headers=headers, timeout=20, **kwargs)
 
 
 def login(email: str, password: str) -> str:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import os
 
-import requests
 import schemathesis
 from hypothesis.internal import lambda_sources
+
+from tests import tls
 
 # CPython 3.11.7's ast.parse can raise SystemError ("AST constructor recursion depth
 # mismatch", a CPython bug fixed in later 3.11 releases) when called deep in a stack, which
@@ -64,7 +65,7 @@ LOGOUT = (
 
 
 def _token(email: str, password: str) -> str:
-    resp = requests.post(
+    resp = tls.post(
         f"{os.environ['COMANDA_URL']}/api/v1/auth/login",
         json={"email": email, "password": password},
         timeout=30,
