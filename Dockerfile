@@ -57,7 +57,7 @@ EXPOSE 8000
 # The API's liveness (the default command). Compose gives the other programs their own check.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('COMANDA_API_PORT', '8000') + '/healthz', timeout=3)"]
-CMD ["/opt/venv/bin/gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"]
+CMD ["/opt/venv/bin/gunicorn", "-c", "app/gunicorn_conf.py", "app.api:create_app()"]
 
 # ---------------------------------------------------------------- nginx: TLS in front of the API
 FROM ${DEBIAN_IMAGE} AS nginx

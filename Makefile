@@ -17,6 +17,7 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
 # The venv is rebuilt when pyproject.toml changes.
@@ -56,6 +57,7 @@ reset: down
 
 # pytest's exit code is the target's; with CI=true everything is stopped afterwards.
 test: .venv
+	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
 	if [ $$rc -eq 0 ]; then \
@@ -75,9 +77,11 @@ fuzz: .venv
 env:
 	@.venv/bin/python -m stack env
 
+# Style (ruff) and the layer order (import-linter contracts in .importlinter).
 lint: .venv
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
@@ -116,6 +120,18 @@ CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
 		|| rc=$$?; \
 	if [ -z "$${CHAOS_KEEP:-}" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
+
+# One demo per distributed-systems concept (demos/, docs/DEMOS.md): `make demo` lists them,
+# `make demo-<concept>` brings the stack up and runs one (DEMO_ARGS=--short for a quick one).
+DEMOS := async event-driven concurrency scaling fault-tolerance security separation
+.PHONY: demo $(addprefix demo-,$(DEMOS))
+
+demo: .venv
+	@$(PY) -m demos
+
+$(addprefix demo-,$(DEMOS)): demo-%: .venv
+	@$(MAKE) --no-print-directory up
+	@$(WITH_ENV) $(PY) -m demos $* $(DEMO_ARGS)
 
 .PHONY: chaos chaos-3
 

@@ -1,6 +1,6 @@
-"""gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app:create_app()"``).
+"""gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app.api:create_app()"``).
 
-Worker count and threads come from the environment; the stack passes ``--bind``. gunicorn always
+Address, port, workers, threads and the control socket come from the environment. gunicorn always
 writes a ``Server: gunicorn`` line; a JSON API has no reason to name its server, so
 that one line is dropped.
 """

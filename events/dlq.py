@@ -14,10 +14,9 @@ import json
 import sys
 from dataclasses import dataclass
 
-from kafka import TopicPartition
-
 from app.core.settings import get_settings
 from events.kafka import make_consumer, make_producer
+from events.reading import read_to_end, text_headers
 
 
 @dataclass(frozen=True)
@@ -37,32 +36,20 @@ def read_all(limit: int | None = None) -> list[DeadLetter]:
     topic = get_settings().dlq_topic
     consumer = make_consumer(None, consumer_timeout_ms=1000)
     try:
-        parts = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+        found = [
+            DeadLetter(
+                m.partition,
+                m.offset,
+                m.key,
+                m.value,
+                text_headers(m),
+            )
+            for m in read_to_end(consumer, topic)
         ]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        found: list[DeadLetter] = []
-        remaining = {tp for tp in parts if end[tp] > consumer.position(tp)}
-        while remaining:
-            for tp, messages in consumer.poll(timeout_ms=1000).items():
-                for m in messages:
-                    if m.offset < end[tp]:
-                        found.append(
-                            DeadLetter(
-                                m.partition,
-                                m.offset,
-                                m.key,
-                                m.value,
-                                {k: v.decode(errors="replace") for k, v in (m.headers or [])},
-                            )
-                        )
-            remaining = {tp for tp in remaining if consumer.position(tp) < end[tp]}
-        found.sort(key=lambda d: (d.partition, d.offset))
-        return found[:limit] if limit else found
     finally:
         consumer.close()
+    found.sort(key=lambda d: (d.partition, d.offset))
+    return found[:limit] if limit else found
 
 
 def replay(spots: list[str]) -> list[str]:

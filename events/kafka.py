@@ -8,14 +8,10 @@ from kafka.admin import KafkaAdminClient
 from app.core.settings import get_settings
 
 
-def _servers() -> list[str]:
-    return [s.strip() for s in get_settings().kafka_bootstrap_servers.split(",") if s.strip()]
-
-
 def make_producer(**overrides) -> KafkaProducer:
     """acks=all with idempotence: a retried send is written once per partition."""
     config = dict(
-        bootstrap_servers=_servers(),
+        bootstrap_servers=get_settings().kafka_servers,
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -31,7 +27,7 @@ def make_producer(**overrides) -> KafkaProducer:
 def make_consumer(group_id: str | None, *topics: str, **overrides) -> KafkaConsumer:
     """Manual commits only: an offset is committed after the work it stands for is done."""
     config = dict(
-        bootstrap_servers=_servers(),
+        bootstrap_servers=get_settings().kafka_servers,
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -46,17 +42,10 @@ def make_consumer(group_id: str | None, *topics: str, **overrides) -> KafkaConsu
 
 
 def make_admin(**overrides) -> KafkaAdminClient:
-    config = dict(bootstrap_servers=_servers(), request_timeout_ms=10000, client_id="comanda-admin")
+    config = dict(
+        bootstrap_servers=get_settings().kafka_servers,
+        request_timeout_ms=10000,
+        client_id="comanda-admin",
+    )
     config.update(overrides)
     return KafkaAdminClient(**config)
-
-
-def ping(timeout_s: float = 3.0) -> None:
-    """Raise unless a broker answers a metadata request."""
-    admin = make_admin(
-        request_timeout_ms=int(timeout_s * 1000), bootstrap_timeout_ms=int(timeout_s * 1000)
-    )
-    try:
-        admin.list_topics()
-    finally:
-        admin.close()

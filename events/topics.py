@@ -6,9 +6,10 @@ by replaying it from the start.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from kafka.admin import NewTopic
+from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from app.core.settings import get_settings
@@ -28,25 +29,38 @@ def wanted_topics(replication: int = 1, dlq_partitions: int = 3) -> list[NewTopi
     ]
 
 
-def ensure_topics(replication: int = 1) -> list[str]:
-    """Create missing topics; return the names created."""
-    admin = make_admin()
+def ensure_topics(
+    replication: int = 1, dlq_partitions: int = 3, admin: KafkaAdminClient | None = None
+) -> list[str]:
+    """Create the missing topics and grow any with fewer partitions than wanted (a topic's
+    partitions can only grow). Returns what changed, e.g. ``["created orders"]``. The one
+    way topics are made: `python -m events.topics` and `stack up` both call it."""
+    own = admin is None
+    admin = admin or make_admin()
     try:
-        existing = set(admin.list_topics())
-        missing = [t for t in wanted_topics(replication) if t.name not in existing]
-        created = []
-        for topic in missing:
-            try:
-                admin.create_topics([topic])
-                created.append(topic.name)
-            except TopicAlreadyExistsError:
-                pass
-        return created
+        specs = {t.name: t for t in wanted_topics(replication, dlq_partitions)}
+        listed = set(admin.list_topics())
+        present = [name for name in specs if name in listed]
+        existing = {
+            t.get("name", t.get("topic")): len(t["partitions"])
+            for t in (admin.describe_topics(present) if present else [])
+        }
+        changed = []
+        for name, spec in specs.items():
+            if name not in existing:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics([spec], timeout_ms=30000)
+                changed.append(f"created {name}")
+            elif existing[name] < spec.num_partitions:
+                admin.create_partitions({name: NewPartitions(spec.num_partitions)})
+                changed.append(f"grew {name} to {spec.num_partitions} partitions")
+        return changed
     finally:
-        admin.close()
+        if own:
+            admin.close()
 
 
 if __name__ == "__main__":
     import sys
 
-    print("created:", ensure_topics(int(sys.argv[1]) if len(sys.argv) > 1 else 1) or "none")
+    print("\n".join(ensure_topics(int(sys.argv[1]) if len(sys.argv) > 1 else 1)) or "no change")

@@ -1,78 +1,70 @@
-"""Every port, path and knob of the local stack, read from the environment once."""
+"""Every port, path and knob of the local stack, read from the environment once (the same
+pydantic-settings base as the app's settings: app/core/env.py)."""
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import field_validator
+
+from app.core.env import ConfigError, EnvSettings, variable
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"stack: {name}={raw!r} is not an integer") from None
+class Config(EnvSettings):
+    state_dir: Path = variable("COMANDA_STATE_DIR", REPO / ".run")
+    pg_port: int = variable("COMANDA_PG_PORT", 55432)
+    kafka_port: int = variable("COMANDA_KAFKA_PORT", 59092)
+    kafka_controller_port: int = variable("COMANDA_KAFKA_CONTROLLER_PORT", 59093)
+    kafka_brokers: int = variable("COMANDA_KAFKA_BROKERS", 1)
+    kafka_heap: str = variable("COMANDA_KAFKA_HEAP", "-Xms256m -Xmx512m")
+    rabbitmq_port: int = variable("COMANDA_RABBITMQ_PORT", 55672)
+    rabbitmq_dist_port: int = variable("COMANDA_RABBITMQ_DIST_PORT", 55673)
+    epmd_port: int = variable("COMANDA_EPMD_PORT", 54369)
+    api_port: int = variable("COMANDA_API_PORT", 8000)
+    orders_partitions: int = variable("COMANDA_ORDERS_PARTITIONS", 6)
+    dlq_partitions: int = variable("COMANDA_DLQ_PARTITIONS", 3)
+    # nginx: plain HTTP (redirects only) and HTTPS, the public ports.
+    http_port: int = variable("COMANDA_HTTP_PORT", 8080)
+    https_port: int = variable("COMANDA_HTTPS_PORT", 8443)
+    # API processes behind nginx, on consecutive loopback ports from api_port.
+    api_processes: int = variable("COMANDA_API_PROCESSES", 2)
 
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.resolve()
 
-def _api_processes() -> int:
-    n = _int("COMANDA_API_PROCESSES", 2)
-    if not 1 <= n <= 16:
-        raise SystemExit(f"stack: COMANDA_API_PROCESSES must be 1..16, not {n}")
-    return n
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _one_or_three(cls, brokers: int) -> int:
+        if brokers not in (1, 3):
+            raise ValueError("must be 1 or 3")
+        return brokers
 
-
-@dataclass(frozen=True)
-class Config:
-    repo: Path
-    state_dir: Path
-    venv: Path
-    pg_port: int
-    kafka_port: int
-    kafka_controller_port: int
-    kafka_brokers: int
-    kafka_heap: str
-    rabbitmq_port: int
-    rabbitmq_dist_port: int
-    epmd_port: int
-    api_port: int
-    orders_partitions: int
-    dlq_partitions: int
-    http_port: int
-    https_port: int
-    api_processes: int
+    @field_validator("api_processes")
+    @classmethod
+    def _some_api_processes(cls, n: int) -> int:
+        if not 1 <= n <= 16:
+            raise ValueError("must be 1..16")
+        return n
 
     @classmethod
     def from_env(cls) -> Config:
-        state = Path(os.environ.get("COMANDA_STATE_DIR") or REPO / ".run")
-        brokers = _int("COMANDA_KAFKA_BROKERS", 1)
-        if brokers not in (1, 3):
-            raise SystemExit(f"stack: COMANDA_KAFKA_BROKERS must be 1 or 3, not {brokers}")
-        return cls(
-            repo=REPO,
-            state_dir=state.resolve(),
-            venv=Path(sys.prefix),
-            pg_port=_int("COMANDA_PG_PORT", 55432),
-            kafka_port=_int("COMANDA_KAFKA_PORT", 59092),
-            kafka_controller_port=_int("COMANDA_KAFKA_CONTROLLER_PORT", 59093),
-            kafka_brokers=brokers,
-            kafka_heap=os.environ.get("COMANDA_KAFKA_HEAP") or "-Xms256m -Xmx512m",
-            rabbitmq_port=_int("COMANDA_RABBITMQ_PORT", 55672),
-            rabbitmq_dist_port=_int("COMANDA_RABBITMQ_DIST_PORT", 55673),
-            epmd_port=_int("COMANDA_EPMD_PORT", 54369),
-            api_port=_int("COMANDA_API_PORT", 8000),
-            orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", 6),
-            dlq_partitions=_int("COMANDA_DLQ_PARTITIONS", 3),
-            # nginx: plain HTTP (redirects only) and HTTPS, the public ports.
-            http_port=_int("COMANDA_HTTP_PORT", 8080),
-            https_port=_int("COMANDA_HTTPS_PORT", 8443),
-            api_processes=_api_processes(),
-        )
+        try:
+            return super().from_env()
+        except ConfigError as exc:
+            raise SystemExit(f"stack: {exc}") from None
+
+    @property
+    def repo(self) -> Path:
+        return REPO
+
+    @property
+    def venv(self) -> Path:
+        return Path(sys.prefix)
 
     @property
     def pids_dir(self) -> Path:

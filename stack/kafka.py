@@ -18,8 +18,6 @@ import uuid
 from pathlib import Path
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewPartitions
-from kafka.errors import TopicAlreadyExistsError
 
 from .config import Config
 from .proc import (
@@ -221,27 +219,13 @@ def broker_ready(cfg: Config, node: int) -> bool:
 
 
 def ensure_topics(cfg: Config) -> None:
-    # The topics' one definition (names, partitions, retention, min ISR) is the app's.
-    from events.topics import wanted_topics
+    # The topics' one definition and the one way to make them are the app's (events/topics.py).
+    from events.topics import ensure_topics as ensure
 
-    specs = {t.name: t for t in wanted_topics(min(3, cfg.kafka_brokers), cfg.dlq_partitions)}
-    wanted = {name: t.num_partitions for name, t in specs.items()}
     admin = _admin(cfg.kafka_bootstrap)
     try:
-        present = [t for t in wanted if t in set(admin.list_topics())]
-        existing = {
-            t.get("name", t.get("topic")): len(t["partitions"])
-            for t in (admin.describe_topics(present) if present else [])
-        }
-        missing = [specs[t] for t in wanted if t not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(missing, timeout_ms=30000)
-            log(f"kafka: created topics {', '.join(t.name for t in missing)}")
-        grow = {t: NewPartitions(n) for t, n in wanted.items() if existing.get(t, n) < n}
-        if grow:
-            admin.create_partitions(grow)
-            log(f"kafka: grew partitions of {', '.join(grow)}")
+        for change in ensure(min(3, cfg.kafka_brokers), cfg.dlq_partitions, admin):
+            log(f"kafka: {change}")
         # Ask for a group coordinator once so __consumer_offsets exists before the app starts.
         # The first lookup creates the topic; retry until the coordinator answers.
         if not wait_for(lambda: bool(admin.describe_groups(["comanda-stack-warmup"])), 30, 0.5):

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
 
 class ServiceError(Exception):
     """A service failed to start or stop; carries the log to show the user."""
@@ -90,20 +92,27 @@ def wait_for(
     interval: float = 0.25,
     still_alive: Callable[[], bool] | None = None,
 ) -> bool:
-    """Poll check() until it is true (True), timeout passes or still_alive() turns false (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(Exception):
-            if check():
-                return True
-        if still_alive is not None and not still_alive():
-            # One last look: the process may have exited after becoming ready (e.g. a launcher).
-            with contextlib.suppress(Exception):
-                return bool(check())
+    """Poll check() until it is true (True), timeout passes or still_alive() turns false (False).
+
+    A check that raises counts as "not yet". The policy is tenacity's; after the last
+    attempt, one more look: the process may have exited after becoming ready (a launcher).
+    """
+
+    def ready() -> bool:
+        try:
+            return bool(check())
+        except Exception:  # noqa: BLE001 - a service that is not up yet may fail in any way
             return False
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+
+    stop = stop_after_delay(timeout)
+    if still_alive is not None:
+        stop = stop | (lambda _state: not still_alive())
+    return Retrying(
+        stop=stop,
+        wait=wait_fixed(interval),
+        retry=retry_if_result(lambda ok: not ok),
+        retry_error_callback=lambda _state: ready(),
+    )(ready)
 
 
 def terminate(pid: int, timeout: float = 30.0, group: bool = False) -> bool:

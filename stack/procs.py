@@ -33,7 +33,7 @@ def programs(cfg: Config) -> dict[str, str]:
     bin_ = cfg.venv / "bin"
     # Host, port, workers, threads, control socket and the dropped Server banner:
     # app/gunicorn_conf.py, from the environment.
-    api = f'{bin_}/gunicorn -c app/gunicorn_conf.py "app:create_app()"'
+    api = f'{bin_}/gunicorn -c app/gunicorn_conf.py "app.api:create_app()"'
     return {
         **{api_name(i): api for i in range(cfg.api_processes)},
         "relay": f"{bin_}/python -m events.relay",
@@ -41,8 +41,11 @@ def programs(cfg: Config) -> dict[str, str]:
         "feed": f"{bin_}/python -m events.consumers.feed",
         "projector": f"{bin_}/python -m events.consumers.projector",
         "worker": (
+            # Threads by default: a task mostly waits (PostgreSQL, the card network), and a
+            # waiting thread holds neither a process nor, outside a transaction, a connection.
             f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
-            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY', '2')}"
+            f" --pool={os.environ.get('COMANDA_WORKER_POOL') or 'threads'}"
+            f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY') or '8'}"
             " -n worker@%h"
         ),
         "beat": (

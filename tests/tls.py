@@ -31,10 +31,10 @@ class StackSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def session() -> requests.Session:
-    """A requests session that trusts the stack's CA (and nothing else)."""
+def session(ca: str | None = None) -> requests.Session:
+    """A requests session that trusts the stack's CA (COMANDA_CA_FILE, or ``ca``) only."""
     http = StackSession()
-    http.verify = ca_file()
+    http.verify = ca or ca_file()
     return http
 
 

@@ -5,33 +5,25 @@ may run twice, so every task is idempotent."""
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from celery.signals import setup_logging, task_prerun, worker_process_init
 
+from app.core import correlation, logs
+from app.core.db import dispose_all
 from app.core.settings import get_settings
+from app.core.task_queue import TRACE_HEADER, make_celery
 
 
-def make_celery() -> Celery:
+def make_app() -> Celery:
     s = get_settings()
-    app = Celery("comanda", broker=s.celery_broker_url, include=["workers.tasks"])
+    app = make_celery("comanda")
     app.conf.update(
+        include=["workers.tasks"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        broker_transport_options={"confirm_publish": True},
-        broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,
-        broker_heartbeat=10,
-        task_default_queue="comanda",
-        task_queues=[Queue("comanda", durable=True)],
-        task_default_delivery_mode="persistent",
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
         result_backend="rpc://",
         result_persistent=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,
-        worker_hijack_root_logger=False,
-        timezone="UTC",
         beat_schedule={
             "expire-unaccepted-orders": {
                 "task": "workers.tasks.expire_unaccepted_orders",
@@ -54,4 +46,23 @@ def make_celery() -> Celery:
     return app
 
 
-app = make_celery()
+# Connected, this signal stops Celery from configuring logging itself: the worker and beat
+# log the way every other process does (app/core/logs.py: JSON in production, with the
+# correlation id), instead of Celery's formats patched after the fact.
+@setup_logging.connect
+def _logging(**_: object) -> None:
+    logs.setup_logging("celery")
+
+
+@worker_process_init.connect
+def _fresh_connections(**_: object) -> None:
+    dispose_all()  # never share pooled connections across forked pool children
+
+
+@task_prerun.connect
+def _restore_correlation(task=None, **_: object) -> None:
+    correlation.use(getattr(task.request, TRACE_HEADER, None))
+
+
+app = make_app()
+app.set_current()  # the worker's own app is the process default (tasks, beat)

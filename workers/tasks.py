@@ -12,21 +12,13 @@ import time
 from datetime import timedelta
 
 from celery import Task
-from celery.signals import (
-    after_setup_logger,
-    after_setup_task_logger,
-    before_task_publish,
-    task_prerun,
-    worker_process_init,
-)
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
-from app.core import correlation
 from app.core.counters import bump
-from app.core.db import dispose_all, unit_of_work
+from app.core.db import unit_of_work
 from app.core.models import OutboxEvent, utcnow
-from app.orders import commands, pipeline
+from app.orders import pipeline, sweeps
 from app.orders.pipeline import Step
 from app.payments.gateway import GatewayTransientError, SimulatedGateway
 from workers.celery_app import app
@@ -45,7 +37,7 @@ class PipelineTask(Task):
         if self.step is None or order_id is None:
             return
         log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        if pipeline.give_up(order_id, self.step, f"{type(exc).__name__}: {exc}"):
+        if pipeline.give_up(order_id, self.step):
             with unit_of_work() as session:
                 bump(session, f"pipeline_gave_up_{self.step}")
 
@@ -58,39 +50,6 @@ RETRY = dict(
     max_retries=10,
 )
 gateway = SimulatedGateway()
-
-
-@worker_process_init.connect
-def _fresh_connections(**_: object) -> None:
-    dispose_all()  # never share pooled connections across forked pool children
-
-
-# Celery's own "correlation_id" is the task id, so ours travels under another name.
-TRACE_HEADER = "comanda_trace"
-
-
-@before_task_publish.connect
-def _stamp_correlation(headers: dict | None = None, **_: object) -> None:
-    value = correlation.current()
-    if value and headers is not None:
-        headers.setdefault(TRACE_HEADER, value)
-
-
-@task_prerun.connect
-def _restore_correlation(task=None, **_: object) -> None:
-    correlation.use(getattr(task.request, TRACE_HEADER, None))
-
-
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _log_correlation(logger=None, **_: object) -> None:
-    for handler in logger.handlers if logger else []:
-        handler.addFilter(correlation.LogFilter())
-        if handler.formatter is not None and "correlation_id" not in (handler.formatter._fmt or ""):
-            handler.formatter._fmt = handler.formatter._fmt.replace(
-                "%(message)s", "[%(correlation_id)s] %(message)s"
-            )
-            handler.formatter._style._fmt = handler.formatter._fmt
 
 
 def follow(step: Step | None, order_id: int) -> None:
@@ -136,11 +95,11 @@ STEP_TASKS = {
 def expire_unaccepted_orders() -> int:
     """Cancel (acceptance_timeout) orders nobody accepted in time; the void follows the
     order.cancelled event like any other cancel."""
+    expired = sweeps.expire_unaccepted()
     with unit_of_work() as session:
-        expired = commands.expire_unaccepted(session)
         bump(session, "sweep_acceptance_timeouts", len(expired))
     if expired:
-        log.info("acceptance timeout cancelled orders %s", expired)
+        log.info("acceptance timeout cancelled %d orders (%s...)", len(expired), expired[:20])
     return len(expired)
 
 
@@ -148,8 +107,8 @@ def expire_unaccepted_orders() -> int:
 def redrive_stuck_orders() -> int:
     """Re-queue the next step of orders whose step got lost (a crash between a commit and
     the publish of the next task, a lost message)."""
+    due = sweeps.stuck_orders()
     with unit_of_work() as session:
-        due = pipeline.stuck_orders(session)
         bump(session, "sweep_redriven", len(due))
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
-from app.api.auth import create_user, user_model
-from app.api.catalog import restaurant_model, restaurant_view
+from app.api import replies
 from app.api.docs import body, documented, order_models, page_params, query, status_filter
 from app.api.guards import requires
 from app.api.orders_query import STATUSES
@@ -17,10 +16,12 @@ from app.core.errors import BadRequest, NotFound
 from app.core.models import ProjectedOrder, Restaurant
 from app.core.settings import get_settings
 from app.orders.stats import admin_stats
-from roles import Role
+from roles import Role, accounts
 
 PATH = "/admin"
 ns = Namespace("admin", description="Marketplace administration and aggregate views")
+restaurant_model = replies.restaurant_model(ns)
+user_model = replies.user_model(ns)
 order_model, page_model = order_models(ns)
 stats_model = ns.model(
     "Stats",
@@ -64,7 +65,7 @@ class Restaurants(Resource):
             )
             session.add(restaurant)
             session.flush()
-            return {**restaurant_view(restaurant), "acceptance_seconds": seconds}, 201
+            return {**replies.restaurant_view(restaurant), "acceptance_seconds": seconds}, 201
 
 
 @ns.route("/restaurants/<int(max=2147483647):restaurant_id>/users")
@@ -80,9 +81,10 @@ class RestaurantUsers(Resource):
         with read_only() as session:
             if session.get(Restaurant, restaurant_id) is None:
                 raise NotFound("restaurant not found")
-        return create_user(
+        user = accounts.create_user(
             data.email, data.password, data.name, Role.RESTAURANT, restaurant_id
-        ), 201
+        )
+        return replies.user_view(user), 201
 
 
 @ns.route("/orders")

@@ -4,31 +4,20 @@ from __future__ import annotations
 
 from flask import request
 from flask_restx import Namespace, Resource, fields
-from sqlalchemy.exc import IntegrityError
 
-from app.api.docs import body, documented, nullable
+from app.api import replies
+from app.api.docs import body, documented
 from app.api.guards import current, requires
 from app.api.schemas import LoginIn, RefreshIn, RegisterIn
 from app.api.validation import parse
 from app.core.db import read_only, unit_of_work
-from app.core.errors import Conflict
 from app.core.models import User
-from roles import Role, sessions
-from roles.passwords import hash_password
+from roles import Role, accounts, sessions
 
 PATH = "/auth"
 ns = Namespace("auth", description="Accounts, login and tokens")
 
-user_model = ns.model(
-    "User",
-    {
-        "id": fields.Integer(example=7),
-        "email": fields.String(example="ana@example.com"),
-        "name": fields.String(example="Ana"),
-        "role": fields.String(enum=[r.value for r in Role]),
-        "restaurant_id": nullable(fields.Integer, example=3),
-    },
-)
+user_model = replies.user_model(ns)
 tokens_model = ns.model(
     "Tokens",
     {
@@ -38,33 +27,6 @@ tokens_model = ns.model(
         "expires_in": fields.Integer(example=900),
     },
 )
-
-
-def user_view(user: User) -> dict:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "restaurant_id": user.restaurant_id,
-    }
-
-
-def create_user(
-    email: str, password: str, name: str, role: Role, restaurant_id: int | None = None
-) -> dict:
-    """Create an account (409 if the e-mail is taken). Also used by the admin API."""
-    hashed = hash_password(password)
-    try:
-        with unit_of_work() as session:
-            user = User(
-                email=email, password_hash=hashed, name=name, role=role, restaurant_id=restaurant_id
-            )
-            session.add(user)
-            session.flush()
-            return user_view(user)
-    except IntegrityError as exc:
-        raise Conflict("e-mail is already registered") from exc
 
 
 def client_address() -> str:
@@ -79,7 +41,8 @@ class Register(Resource):
     def post(self):
         """Register a customer account."""
         data = parse(RegisterIn)
-        return create_user(data.email, data.password, data.name, Role.CUSTOMER), 201
+        user = accounts.create_user(data.email, data.password, data.name, Role.CUSTOMER)
+        return replies.user_view(user), 201
 
 
 @ns.route("/login")
@@ -128,4 +91,4 @@ class Me(Resource):
     def get(self):
         """Who the token belongs to."""
         with read_only() as session:
-            return user_view(session.get(User, current().user_id))
+            return replies.user_view(session.get(User, current().user_id))

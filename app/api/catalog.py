@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select
 
+from app.api import replies
 from app.api.docs import documented, nullable, page_params
 from app.api.validation import page, page_args
 from app.core.db import read_only
@@ -14,15 +15,7 @@ from app.core.models import MenuItem, Restaurant
 PATH = "/restaurants"
 ns = Namespace("catalog", description="Public restaurant listing and menus")
 
-restaurant_model = ns.model(
-    "Restaurant",
-    {
-        "id": fields.Integer(example=1),
-        "name": fields.String(example="Cantina da Vila"),
-        "is_open": fields.Boolean(example=True),
-        "cuisine": fields.String(example="brasileira"),
-    },
-)
+restaurant_model = replies.restaurant_model(ns)
 menu_entry = ns.model(
     "MenuEntry",
     {
@@ -48,10 +41,6 @@ page_model = ns.model(
 )
 
 
-def restaurant_view(r: Restaurant) -> dict:
-    return {"id": r.id, "name": r.name, "is_open": r.is_open, "cuisine": r.cuisine}
-
-
 @ns.route("")
 class RestaurantList(Resource):
     @ns.doc(params=page_params())
@@ -65,7 +54,7 @@ class RestaurantList(Resource):
             query = query.where(Restaurant.id < below)
         with read_only() as session:
             rows = session.scalars(query).all()
-            return page(rows, limit, lambda r: r.id, restaurant_view)
+            return page(rows, limit, lambda r: r.id, replies.restaurant_view)
 
 
 @ns.route("/<int(max=2147483647):restaurant_id>")
@@ -84,7 +73,7 @@ class RestaurantDetail(Resource):
                 .order_by(MenuItem.id)
             ).all()
             return {
-                **restaurant_view(restaurant),
+                **replies.restaurant_view(restaurant),
                 "menu": [
                     {
                         "id": m.id,

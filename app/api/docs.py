@@ -8,7 +8,7 @@ from typing import Any
 from flask_restx import Namespace, fields
 from pydantic import BaseModel
 
-from app.core.lifecycle import Status
+from app.core.lifecycle import PaymentStatus, Status
 
 ERROR_EXAMPLE = {"message": "invalid request body", "errors": {"items": "too short"}}
 
@@ -107,9 +107,7 @@ def order_models(ns: Namespace):
     payment = ns.model(
         "PaymentState",
         {
-            "status": fields.String(
-                enum=["PENDING", "AUTHORIZED", "CAPTURED", "VOIDED", "DECLINED"]
-            ),
+            "status": fields.String(enum=[str(p) for p in PaymentStatus]),
             "amount_cents": nullable(fields.Integer, example=7980),
         },
     )

@@ -1,8 +1,12 @@
-"""Response headers a JSON API should send, and CORS closed unless configured."""
+"""Response headers a JSON API should send, and CORS closed unless configured.
+
+CORS is flask-cors (preflight, Allow-Origin per request, Vary), enabled only for the
+origins in COMANDA_CORS_ORIGINS, with no credentials mode (tokens are bearer headers)."""
 
 from __future__ import annotations
 
 from flask import Flask, request
+from flask_cors import CORS
 
 from app.core.settings import Settings
 
@@ -18,12 +22,10 @@ SECURITY_HEADERS = {
 # frame-ancestors does not fall back to default-src, so it is named too.
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 # What a browser client on an allowed origin may send and read (bearer tokens, no cookies).
-CORS_PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST, PATCH",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
-    "Access-Control-Max-Age": "600",
-}
-CORS_EXPOSE = "Location, Retry-After"
+CORS_METHODS = ["GET", "POST", "PATCH"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+CORS_EXPOSE = ["Location", "Retry-After"]
+CORS_MAX_AGE = 600
 
 
 def _is_docs(path: str) -> bool:
@@ -31,7 +33,17 @@ def _is_docs(path: str) -> bool:
 
 
 def register_hardening(app: Flask, settings: Settings) -> None:
-    allowed = set(settings.cors_origins)
+    allowed = list(settings.cors_origins)
+    if allowed:
+        CORS(
+            app,
+            origins=allowed,
+            methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSE,
+            max_age=CORS_MAX_AGE,
+            supports_credentials=False,
+        )
 
     @app.after_request
     def _headers(response):
@@ -40,12 +52,8 @@ def register_hardening(app: Flask, settings: Settings) -> None:
         if not _is_docs(request.path):
             response.headers.setdefault("Content-Security-Policy", JSON_CSP)
         if allowed:
-            response.vary.add("Origin")  # replies differ by Origin: caches must not mix them
-        origin = request.headers.get("Origin")
-        if origin and origin in allowed:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
-            if request.method == "OPTIONS":
-                response.headers.update(CORS_PREFLIGHT)
+            # flask-cors adds Vary only to the replies it allows; every reply differs by
+            # Origin, so caches must not serve an allowed origin's reply to another.
+            response.vary.add("Origin")
         response.headers.pop("Server", None)
         return response

@@ -7,27 +7,16 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, Response, jsonify
-from kombu import Connection
 from sqlalchemy import func, select
 
-from app.core import db
 from app.core.counters import all_counters
 from app.core.db import read_only
 from app.core.models import Order, OutboxEvent, RestaurantEvent, utcnow
-from app.core.settings import get_settings
-from events.kafka import ping as kafka_ping
+from app.core.probes import CHECKS
 
 log = logging.getLogger("comanda.api")
 ops = Blueprint("ops", __name__)
 _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
-
-
-def _rabbitmq_ping() -> None:
-    with Connection(get_settings().celery_broker_url, connect_timeout=2) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
-
-
-CHECKS = {"database": db.ping, "kafka": kafka_ping, "rabbitmq": _rabbitmq_ping}
 
 
 @ops.get("/healthz")

@@ -7,7 +7,7 @@ import uuid
 from flask_restx import Namespace, Resource, fields
 from sqlalchemy import select, update
 
-from app.api.catalog import restaurant_model, restaurant_view
+from app.api import replies
 from app.api.docs import body, documented, order_models, page_params, status_filter
 from app.api.guards import current, requires
 from app.api.orders_query import get_order, list_orders
@@ -24,6 +24,7 @@ from roles import Role
 
 PATH = "/restaurant"
 ns = Namespace("restaurant", description="A restaurant's own orders, menu and events feed")
+restaurant_model = replies.restaurant_model(ns)
 order_model, page_model = order_models(ns)
 ORDER_ID = "<int(max=2147483647):order_id>"
 menu_item_model = ns.model(
@@ -193,7 +194,7 @@ class OwnRestaurant(Resource):
             for name, value in changes.items():
                 setattr(restaurant, name, value)
             return {
-                **restaurant_view(restaurant),
+                **replies.restaurant_view(restaurant),
                 "acceptance_seconds": restaurant.acceptance_seconds,
             }
 

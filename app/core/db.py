@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.settings import get_settings
@@ -51,6 +51,14 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[Connection]:
+    """One transaction on a bare connection (SQLAlchemy Core, no ORM session): for the hot
+    paths that load plain rows and write a few statements."""
+    with get_engine(url).begin() as conn:
+        yield conn
 
 
 @contextmanager

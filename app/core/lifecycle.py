@@ -92,3 +92,107 @@ def next_kitchen_step(current: Status) -> Status | None:
 
 def is_cancellable(current: Status) -> bool:
     return can_transition(current, S.CANCELLED, R.CUSTOMER_CANCELLED)
+
+
+# --- The other state machines of an order -------------------------------------------------
+# Each is a set of allowed (from, to) moves and a move function like ``transition()``: the
+# pipeline stage (progress while PLACED), the payment row's status and a line's claim on stock.
+
+
+class InvalidMove(Exception):
+    """A move of the stage, payment or stock machine that its table does not allow."""
+
+    def __init__(self, machine: str, current: str, target: str):
+        self.machine, self.current, self.target = machine, current, target
+        super().__init__(f"cannot move {machine} from {current} to {target}")
+
+
+class Stage(StrEnum):
+    """Pipeline progress of a PLACED order: one step task moves it one place on."""
+
+    NEW = "new"
+    VALIDATED = "validated"
+    STOCK_RESERVED = "stock_reserved"
+    AUTHORIZED = "authorized"
+
+
+STAGE_MOVES: frozenset[tuple[Stage, Stage]] = frozenset(
+    {
+        (Stage.NEW, Stage.VALIDATED),
+        (Stage.VALIDATED, Stage.STOCK_RESERVED),
+        (Stage.STOCK_RESERVED, Stage.AUTHORIZED),
+    }
+)
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    AUTHORIZED = "AUTHORIZED"
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    VOIDED = "VOIDED"
+
+
+P = PaymentStatus
+PAYMENT_MOVES: frozenset[tuple[PaymentStatus, PaymentStatus]] = frozenset(
+    {
+        (P.PENDING, P.AUTHORIZED),
+        (P.PENDING, P.DECLINED),
+        (P.PENDING, P.VOIDED),  # the order died before the authorization was recorded
+        (P.AUTHORIZED, P.CAPTURED),
+        (P.AUTHORIZED, P.VOIDED),
+    }
+)
+# A payment that may still move money: a dead order voids it, a confirmed one captures it.
+PAYMENT_OPEN = frozenset({P.PENDING, P.AUTHORIZED})
+
+
+class StockState(StrEnum):
+    """A line's claim on ``menu_items.stock``."""
+
+    NONE = "none"
+    RESERVED = "reserved"
+    RELEASED = "released"
+    SOLD = "sold"
+
+
+STOCK_MOVES: frozenset[tuple[StockState, StockState]] = frozenset(
+    {
+        (StockState.NONE, StockState.RESERVED),
+        (StockState.RESERVED, StockState.RELEASED),
+        (StockState.RESERVED, StockState.SOLD),
+    }
+)
+
+
+def can_advance_stage(current: Stage, target: Stage) -> bool:
+    return (Stage(current), Stage(target)) in STAGE_MOVES
+
+
+def advance_stage(current: Stage, target: Stage) -> Stage:
+    """Return ``target`` if the stage table allows the move, else raise InvalidMove."""
+    if not can_advance_stage(current, target):
+        raise InvalidMove("stage", str(current), str(target))
+    return Stage(target)
+
+
+def can_move_payment(current: PaymentStatus, target: PaymentStatus) -> bool:
+    return (PaymentStatus(current), PaymentStatus(target)) in PAYMENT_MOVES
+
+
+def move_payment(current: PaymentStatus, target: PaymentStatus) -> PaymentStatus:
+    """Return ``target`` if the payment table allows the move, else raise InvalidMove."""
+    if not can_move_payment(current, target):
+        raise InvalidMove("payment", str(current), str(target))
+    return PaymentStatus(target)
+
+
+def can_move_stock(current: StockState, target: StockState) -> bool:
+    return (StockState(current), StockState(target)) in STOCK_MOVES
+
+
+def move_stock(current: StockState, target: StockState) -> StockState:
+    """Return ``target`` if the stock table allows the move, else raise InvalidMove."""
+    if not can_move_stock(current, target):
+        raise InvalidMove("stock_state", str(current), str(target))
+    return StockState(target)

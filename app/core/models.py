@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from app.core.lifecycle import PaymentStatus, Stage, StockState
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -102,7 +104,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(String(40))
     # Pipeline progress while PLACED: new -> validated -> stock_reserved -> (authorized).
-    stage: Mapped[str] = mapped_column(String(30), default="new")
+    stage: Mapped[str] = mapped_column(String(30), default=Stage.NEW.value)
     delivery_address: Mapped[str] = mapped_column(String(300))
     payment_method: Mapped[str] = mapped_column(String(20))
     payment_token: Mapped[str] = mapped_column(String(120))
@@ -112,6 +114,9 @@ class Order(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # The stuck-order sweep's backoff: how often it re-drove the order, and not before when.
+    redrive_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_redrive_at: Mapped[datetime | None] = mapped_column(Timestamp)
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", order_by="OrderItem.id", lazy="selectin"
     )
@@ -135,7 +140,7 @@ class OrderItem(Base):
     name: Mapped[str | None] = mapped_column(String(120))  # snapshot from the menu
     unit_price_cents: Mapped[int | None] = mapped_column(Integer)  # snapshot from the menu
     # none -> reserved -> released | sold: the line's claim on menu_items.stock
-    stock_state: Mapped[str] = mapped_column(String(10), default="none")
+    stock_state: Mapped[str] = mapped_column(String(10), default=StockState.NONE.value)
     order: Mapped[Order] = relationship(back_populates="items")
 
 
@@ -144,7 +149,7 @@ class Payment(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default="PENDING")
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.PENDING.value)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
 

@@ -1,133 +1,104 @@
 """One settings object, read from the environment.
 
 Every process (API, relay, consumers, workers) builds its settings with
-``Settings.from_env()``; tests build their own. Nothing here connects to anything.
+``Settings.from_env()``; tests build their own (``Settings(...)`` is the defaults plus what
+they pass). The parsing is pydantic-settings' (app/core/env.py); each field names its variable.
+Nothing here connects to anything.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields, replace
+from typing import Annotated, Self
+
+from pydantic import field_validator
+from pydantic_settings import NoDecode
+
+from app.core.env import ConfigError, EnvSettings, variable
+
+__all__ = ["DEFAULT_SECRET", "ConfigError", "Settings", "get_settings", "use_settings"]
 
 DEFAULT_SECRET = "comanda-dev-secret-change-me-please-0123456789"  # noqa: S105 - dev only
 
 
-class ConfigError(RuntimeError):
-    """Raised when the environment cannot run the service safely."""
+class Settings(EnvSettings):
+    env: str = variable("COMANDA_ENV", "development")
+    database_url: str = variable(
+        "DATABASE_URL", "postgresql+psycopg://comanda:comanda@127.0.0.1:55432/comanda"
+    )
+    kafka_bootstrap_servers: str = variable("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+    celery_broker_url: str = variable(
+        "CELERY_BROKER_URL", "amqp://comanda:comanda@127.0.0.1:55672//"
+    )
+    orders_topic: str = variable("COMANDA_ORDERS_TOPIC", "orders")
+    dlq_topic: str = variable("COMANDA_DLQ_TOPIC", "orders.dlq")
+    orders_partitions: int = variable("COMANDA_ORDERS_PARTITIONS", 6)
+    jwt_secret: str = variable("COMANDA_JWT_SECRET", DEFAULT_SECRET)
+    jwt_kid: str = variable("COMANDA_JWT_KID", "k1")
+    # Earlier signing keys, still accepted (by kid) for tokens issued before a rotation:
+    # ``kid:secret,kid:secret``.
+    jwt_previous_secrets: Annotated[tuple[tuple[str, str], ...], NoDecode] = variable(
+        "COMANDA_JWT_PREVIOUS_SECRETS", ()
+    )
+    jwt_issuer: str = variable("COMANDA_JWT_ISSUER", "comanda")
+    jwt_audience: str = variable("COMANDA_JWT_AUDIENCE", "comanda-api")
+    access_token_seconds: int = variable("COMANDA_ACCESS_TOKEN_SECONDS", 900)
+    refresh_token_seconds: int = variable("COMANDA_REFRESH_TOKEN_SECONDS", 14 * 24 * 3600)
+    bcrypt_rounds: int = variable("COMANDA_BCRYPT_ROUNDS", 12)
+    login_window_seconds: int = variable("COMANDA_LOGIN_WINDOW_SECONDS", 900)
+    login_failures_per_account: int = variable("COMANDA_LOGIN_FAILURES_PER_ACCOUNT", 10)
+    login_failures_per_client: int = variable("COMANDA_LOGIN_FAILURES_PER_CLIENT", 100)
+    acceptance_seconds: int = variable("COMANDA_ACCEPTANCE_SECONDS", 300)
+    sweep_interval_ms: int = variable("COMANDA_SWEEP_INTERVAL_MS", 2000)
+    pipeline_stuck_seconds: int = variable("COMANDA_PIPELINE_STUCK_SECONDS", 30)
+    idempotency_hours: int = variable("COMANDA_IDEMPOTENCY_HOURS", 24)
+    max_body_bytes: int = variable("COMANDA_MAX_BODY_BYTES", 1024 * 1024)
+    seed_default_passwords: bool = variable("COMANDA_SEED_DEFAULT_PASSWORDS", True)
+    # ``https://a.example,https://b.example``; empty: no cross-origin access.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = variable("COMANDA_CORS_ORIGINS", ())
+    # The simulated card network's delay per gateway call (100 for a real one).
+    gateway_latency_ms: int = variable("COMANDA_GATEWAY_LATENCY_MS", 0)
+    # Peers whose X-Forwarded-For/-Proto are believed (nginx in front; app/api/proxy.py):
+    # ``127.0.0.1,::1`` or networks (``172.28.0.0/16`` in docker-compose.yml).
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = variable(
+        "COMANDA_TRUSTED_PROXIES", ("127.0.0.1", "::1")
+    )
 
+    @field_validator("jwt_previous_secrets", mode="before")
+    @classmethod
+    def _kid_secret_pairs(cls, raw: object) -> object:
+        """``kid:secret,kid:secret`` -> ((kid, secret), ...)."""
+        if not isinstance(raw, str):
+            return raw
+        pairs = []
+        for item in filter(None, (p.strip() for p in raw.split(","))):
+            kid, sep, secret = item.partition(":")
+            if not sep or not kid or not secret:
+                raise ValueError("a comma-separated list of kid:secret")
+            pairs.append((kid, secret))
+        return tuple(pairs)
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _str(name: str, default: str) -> str:
-    return os.environ.get(name) or default
-
-
-def _list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
-
-
-def _keys(name: str) -> tuple[tuple[str, str], ...]:
-    """``kid:secret,kid:secret`` -> ((kid, secret), ...)."""
-    pairs = []
-    for item in filter(None, (p.strip() for p in os.environ.get(name, "").split(","))):
-        kid, sep, secret = item.partition(":")
-        if not sep or not kid or not secret:
-            raise ConfigError(f"{name} must be a comma-separated list of kid:secret")
-        pairs.append((kid, secret))
-    return tuple(pairs)
-
-
-@dataclass(frozen=True)
-class Settings:
-    env: str = "development"
-    database_url: str = "postgresql+psycopg://comanda:comanda@127.0.0.1:55432/comanda"
-    kafka_bootstrap_servers: str = "127.0.0.1:59092"
-    celery_broker_url: str = "amqp://comanda:comanda@127.0.0.1:55672//"
-    orders_topic: str = "orders"
-    dlq_topic: str = "orders.dlq"
-    orders_partitions: int = 6
-    jwt_secret: str = DEFAULT_SECRET
-    jwt_kid: str = "k1"
-    # Earlier signing keys, still accepted (by kid) for tokens issued before a rotation.
-    jwt_previous_secrets: tuple[tuple[str, str], ...] = ()
-    jwt_issuer: str = "comanda"
-    jwt_audience: str = "comanda-api"
-    access_token_seconds: int = 900
-    refresh_token_seconds: int = 14 * 24 * 3600
-    bcrypt_rounds: int = 12
-    login_window_seconds: int = 900
-    login_failures_per_account: int = 10
-    login_failures_per_client: int = 100
-    acceptance_seconds: int = 300
-    sweep_interval_seconds: float = 2.0
-    pipeline_stuck_seconds: int = 30
-    idempotency_hours: int = 24
-    max_body_bytes: int = 1024 * 1024
-    seed_default_passwords: bool = True
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    # Peers whose X-Forwarded-For/-Proto are believed (nginx in front; app/api/proxy.py).
-    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, raw: object) -> object:
+        if not isinstance(raw, str):
+            return raw
+        return tuple(o.strip() for o in raw.split(",") if o.strip())
 
     @property
     def production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @property
+    def sweep_interval_seconds(self) -> float:
+        return self.sweep_interval_ms / 1000
+
     @classmethod
-    def from_env(cls) -> Settings:
-        d = cls()
-        cors = _str("COMANDA_CORS_ORIGINS", "")
-        settings = cls(
-            env=_str("COMANDA_ENV", d.env),
-            database_url=_str("DATABASE_URL", d.database_url),
-            kafka_bootstrap_servers=_str("KAFKA_BOOTSTRAP_SERVERS", d.kafka_bootstrap_servers),
-            celery_broker_url=_str("CELERY_BROKER_URL", d.celery_broker_url),
-            orders_topic=_str("COMANDA_ORDERS_TOPIC", d.orders_topic),
-            dlq_topic=_str("COMANDA_DLQ_TOPIC", d.dlq_topic),
-            orders_partitions=_int("COMANDA_ORDERS_PARTITIONS", d.orders_partitions),
-            jwt_secret=_str("COMANDA_JWT_SECRET", d.jwt_secret),
-            jwt_kid=_str("COMANDA_JWT_KID", d.jwt_kid),
-            jwt_previous_secrets=_keys("COMANDA_JWT_PREVIOUS_SECRETS"),
-            jwt_issuer=_str("COMANDA_JWT_ISSUER", d.jwt_issuer),
-            jwt_audience=_str("COMANDA_JWT_AUDIENCE", d.jwt_audience),
-            access_token_seconds=_int("COMANDA_ACCESS_TOKEN_SECONDS", d.access_token_seconds),
-            refresh_token_seconds=_int("COMANDA_REFRESH_TOKEN_SECONDS", d.refresh_token_seconds),
-            bcrypt_rounds=_int("COMANDA_BCRYPT_ROUNDS", d.bcrypt_rounds),
-            login_window_seconds=_int("COMANDA_LOGIN_WINDOW_SECONDS", d.login_window_seconds),
-            login_failures_per_account=_int(
-                "COMANDA_LOGIN_FAILURES_PER_ACCOUNT", d.login_failures_per_account
-            ),
-            login_failures_per_client=_int(
-                "COMANDA_LOGIN_FAILURES_PER_CLIENT", d.login_failures_per_client
-            ),
-            acceptance_seconds=_int("COMANDA_ACCEPTANCE_SECONDS", d.acceptance_seconds),
-            sweep_interval_seconds=float(_int("COMANDA_SWEEP_INTERVAL_MS", 2000)) / 1000,
-            pipeline_stuck_seconds=_int("COMANDA_PIPELINE_STUCK_SECONDS", d.pipeline_stuck_seconds),
-            idempotency_hours=_int("COMANDA_IDEMPOTENCY_HOURS", d.idempotency_hours),
-            max_body_bytes=_int("COMANDA_MAX_BODY_BYTES", d.max_body_bytes),
-            seed_default_passwords=_bool(
-                "COMANDA_SEED_DEFAULT_PASSWORDS", d.seed_default_passwords
-            ),
-            cors_origins=tuple(o.strip() for o in cors.split(",") if o.strip()),
-            trusted_proxies=_list("COMANDA_TRUSTED_PROXIES", d.trusted_proxies),
-        )
+    def from_env(cls) -> Self:
+        settings = super().from_env()
         settings.check()
         return settings
 
@@ -146,12 +117,6 @@ class Settings:
                 )
         if self.seed_default_passwords:
             raise ConfigError("COMANDA_SEED_DEFAULT_PASSWORDS must be off in production")
-
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)
-
-    def names(self) -> list[str]:
-        return [f.name for f in fields(self)]
 
 
 _current: Settings | None = None

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from app.core.errors import Conflict
 from app.core.lifecycle import (
     InvalidTransition,
     Reason,
+    Stage,
     Status,
     is_cancellable,
     next_kitchen_step,
@@ -63,7 +64,7 @@ def place_order(
         customer_id=customer_id,
         restaurant_id=body["restaurant_id"],
         status=Status.PLACED,
-        stage="new",
+        stage=Stage.NEW,
         delivery_address=body["delivery_address"],
         payment_method=body["payment"]["method"],
         payment_token=body["payment"]["token"],
@@ -155,17 +156,3 @@ def advance_order(session: Session, restaurant_id: int, order_id: int, target: S
         )
     move(session, order, target)
     return order
-
-
-def expire_unaccepted(session: Session, limit: int = 100) -> list[int]:
-    """Cancel orders whose restaurant did not accept before the deadline."""
-    due = session.scalars(
-        select(Order)
-        .where(Order.status == Status.AWAITING_ACCEPTANCE, Order.deadline_at < utcnow())
-        .order_by(Order.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for order in due:
-        stop_order(session, order, Status.CANCELLED, Reason.ACCEPTANCE_TIMEOUT)
-    return [o.id for o in due]

@@ -1,6 +1,7 @@
 """Stock claims: a conditional decrement that can never go negative or oversell.
 
-Rows are always touched in primary-key order so concurrent orders never deadlock.
+Rows are always touched in primary-key order so concurrent orders never deadlock. A line's
+claim moves by the stock table of app/core/lifecycle.py (none -> reserved -> released | sold).
 """
 
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from app.core.lifecycle import StockState, move_stock
 from app.core.models import MenuItem, Order
 
 
-def _quantities(order: Order, state: str) -> list[tuple[int, int]]:
+def _quantities(order: Order, state: StockState) -> list[tuple[int, int]]:
     wanted: Counter[int] = Counter()
     for line in order.items:
         if line.stock_state == state:
@@ -21,29 +24,42 @@ def _quantities(order: Order, state: str) -> list[tuple[int, int]]:
     return sorted(wanted.items())
 
 
-def reserve(session: Session, order: Order) -> bool:
-    """Take stock for every line, or for none (False when a line cannot be served)."""
-    savepoint = session.begin_nested()
-    for menu_item_id, quantity in _quantities(order, "none"):
-        taken = session.execute(
-            update(MenuItem)
-            .where(MenuItem.id == menu_item_id, MenuItem.stock >= quantity)
-            .values(stock=MenuItem.stock - quantity)
-            .returning(MenuItem.id)
-            .execution_options(synchronize_session=False)
+def take(conn: Connection, wanted: list[tuple[int, int]]) -> bool:
+    """Take ``(menu item, units)`` for every entry, or for none (False when one cannot be
+    served: what was taken before it is given back in the same transaction). ``wanted`` is
+    in menu item order, the lock order."""
+    table = MenuItem.__table__
+    taken: list[tuple[int, int]] = []
+    for menu_item_id, quantity in wanted:
+        row = conn.execute(
+            update(table)
+            .where(table.c.id == menu_item_id, table.c.stock >= quantity)
+            .values(stock=table.c.stock - quantity)
+            .returning(table.c.id)
         ).first()
-        if taken is None:
-            savepoint.rollback()
+        if row is None:
+            for back_id, back_quantity in taken:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == back_id)
+                    .values(stock=table.c.stock + back_quantity)
+                )
             return False
-    savepoint.commit()
-    for line in order.items:
-        line.stock_state = "reserved"
+        taken.append((menu_item_id, quantity))
+    return True
+
+
+def reserve(session: Session, order: Order) -> bool:
+    """Take stock for every line of an ORM order, or for none."""
+    if not take(session.connection(), _quantities(order, StockState.NONE)):
+        return False
+    _move_lines(order, StockState.NONE, StockState.RESERVED)
     return True
 
 
 def release(session: Session, order: Order) -> bool:
     """Give back what the order holds; True when anything was released."""
-    held = _quantities(order, "reserved")
+    held = _quantities(order, StockState.RESERVED)
     for menu_item_id, quantity in held:
         session.execute(
             update(MenuItem)
@@ -51,13 +67,15 @@ def release(session: Session, order: Order) -> bool:
             .values(stock=MenuItem.stock + quantity)
             .execution_options(synchronize_session=False)
         )
-    for line in order.items:
-        if line.stock_state == "reserved":
-            line.stock_state = "released"
+    _move_lines(order, StockState.RESERVED, StockState.RELEASED)
     return bool(held)
 
 
 def mark_sold(order: Order) -> None:
+    _move_lines(order, StockState.RESERVED, StockState.SOLD)
+
+
+def _move_lines(order: Order, current: StockState, target: StockState) -> None:
     for line in order.items:
-        if line.stock_state == "reserved":
-            line.stock_state = "sold"
+        if line.stock_state == current:
+            line.stock_state = str(move_stock(StockState(line.stock_state), target))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.envelope import iso
+from app.core.lifecycle import PaymentStatus
 from app.core.models import Order
 
 
@@ -30,7 +31,7 @@ def order_summary(order: Order) -> dict[str, Any]:
         "total_cents": order.total_cents,
         "delivery_address": order.delivery_address,
         "payment": {
-            "status": payment.status if payment else "PENDING",
+            "status": payment.status if payment else PaymentStatus.PENDING,
             "amount_cents": payment.amount_cents if payment else order.total_cents,
         },
         "created_at": iso(order.created_at),

@@ -12,6 +12,7 @@ anything else is ``tok_ok``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,8 +20,23 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.core.db import unit_of_work
 from app.core.models import GatewayCharge, utcnow
+from app.core.settings import get_settings
 
 FLAKY_FAILURES = 2
+
+
+def latency_ms() -> int:
+    """The card network's delay per call (COMANDA_GATEWAY_LATENCY_MS, default 0). The one
+    place it is read: a runtime override replaces this function's answer."""
+    return get_settings().gateway_latency_ms
+
+
+def _network() -> None:
+    """The wait for the card network: before the ledger's transaction, so it holds no
+    database connection (and, on the threads pool, no process: the GIL is released)."""
+    delay = latency_ms()
+    if delay > 0:
+        time.sleep(delay / 1000)
 
 
 class GatewayTransientError(Exception):
@@ -51,6 +67,7 @@ class SimulatedGateway:
         ).one_or_none()
 
     def authorize(self, key: str, token: str, amount_cents: int) -> Outcome:
+        _network()
         with unit_of_work(self.database_url) as session:
             session.execute(
                 insert(GatewayCharge)
@@ -84,6 +101,7 @@ class SimulatedGateway:
         return Outcome(charge.status, "pending")
 
     def capture(self, key: str) -> Outcome:
+        _network()
         with unit_of_work(self.database_url) as session:
             charge = self._locked(session, key)
             if charge is None or charge.status not in ("authorized", "captured"):
@@ -98,6 +116,7 @@ class SimulatedGateway:
     def void(self, key: str) -> Outcome:
         """Void an authorization, refund a capture; a void for an unknown key blocks any
         later authorization with that key (the call may still be in flight)."""
+        _network()
         with unit_of_work(self.database_url) as session:
             session.execute(
                 insert(GatewayCharge)
@@ -113,6 +132,7 @@ class SimulatedGateway:
             return Outcome(charge.status, previous)
 
     def lookup(self, key: str) -> Outcome:
+        _network()
         with unit_of_work(self.database_url) as session:
             charge = session.get(GatewayCharge, key)
             state = charge.status if charge else "none"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kafka import TopicPartition
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from app.core.models import ProjectedEvent, ProjectedOrder
 from app.core.settings import get_settings
 from events.consumers.base import main
 from events.kafka import make_consumer
+from events.reading import read_to_end
 
 GROUP = "comanda-admin-projection"
 NAME = "admin"
@@ -94,28 +94,17 @@ def rebuild() -> int:
         session.execute(delete(ProjectedEvent).where(ProjectedEvent.consumer == NAME))
         session.execute(delete(ProjectedOrder))
     consumer = make_consumer(None, consumer_timeout_ms=2000)
-    topic = get_settings().orders_topic
-    partitions = [
-        TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-    ]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    end = consumer.end_offsets(partitions)
     applied = 0
-    remaining = {tp for tp in partitions if end[tp] > consumer.position(tp)}
-    while remaining:
-        for tp, messages in consumer.poll(timeout_ms=1000).items():
-            for message in messages:
-                if message.offset >= end[tp]:
-                    continue
-                try:
-                    envelope = Envelope.from_bytes(message.value)
-                except PoisonMessage:
-                    continue
-                with unit_of_work() as session:
-                    applied += apply(session, envelope)
-        remaining = {tp for tp in remaining if consumer.position(tp) < end[tp]}
-    consumer.close()
+    try:
+        for message in read_to_end(consumer, get_settings().orders_topic):
+            try:
+                envelope = Envelope.from_bytes(message.value)
+            except PoisonMessage:
+                continue
+            with unit_of_work() as session:
+                applied += apply(session, envelope)
+    finally:
+        consumer.close()
     return applied
 
 

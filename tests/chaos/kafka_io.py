@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
+from events.reading import read_to_end, text_headers
+
 ORDERS, DLQ = "orders", "orders.dlq"
 GROUPS = ("comanda-pipeline", "comanda-restaurant-feed", "comanda-admin-projection")
 
@@ -49,25 +51,11 @@ class Kafka:
     def read(self, topic: str, start: dict[int, int], end: dict[int, int]) -> list[Record]:
         """Every record in [start, end) of each partition, in offset order per partition."""
         consumer = self._consumer()
-        found: list[Record] = []
         try:
-            parts = [TopicPartition(topic, p) for p in sorted(end)]
-            consumer.assign(parts)
-            for tp in parts:
-                consumer.seek(tp, start.get(tp.partition, 0))
-            remaining = {tp for tp in parts if consumer.position(tp) < end[tp.partition]}
-            idle = 0
-            while remaining and idle < 60:
-                batches = consumer.poll(timeout_ms=1000, max_records=5000)
-                idle = 0 if batches else idle + 1
-                for tp, messages in batches.items():
-                    for m in messages:
-                        if m.offset < end[tp.partition]:
-                            headers = {k: (v or b"").decode(errors="replace") for k, v in m.headers}
-                            found.append(Record(m.partition, m.offset, m.key, m.value, headers))
-                remaining = {tp for tp in remaining if consumer.position(tp) < end[tp.partition]}
-            if remaining:
-                raise RuntimeError(f"could not read {topic} to its end: {sorted(remaining)}")
+            found = [
+                Record(m.partition, m.offset, m.key, m.value, text_headers(m))
+                for m in read_to_end(consumer, topic, start, end)
+            ]
         finally:
             consumer.close()
         found.sort(key=lambda r: (r.partition, r.offset))

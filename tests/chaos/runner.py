@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.chaos import invariants, quiesce
 from tests.chaos.api import Problems
-from tests.chaos.faults import Faults, long_plan, short_plan
+from tests.chaos.faults import Faults, Plan, long_plan, short_plan
 from tests.chaos.kafka_io import DLQ, ORDERS
 from tests.chaos.ledger import ACCEPTED, Ledger
 from tests.chaos.probe import Probe
@@ -49,6 +49,7 @@ class RunConfig:
     settle_limit: float = 300.0
     max_minutes: float | None = None  # hard stop for the traffic (default 3 x minutes)
     report: Path | None = None
+    faults: tuple[str, ...] = ()  # these faults, in order, instead of the mode's plan (demos)
 
     @classmethod
     def short_run(cls, **overrides) -> RunConfig:
@@ -141,7 +142,10 @@ def _run(cfg: RunConfig, log: Log, stack: Stack) -> Result:
     )
     rng = random.Random(cfg.seed)
     brokers = stack.brokers
-    plan = short_plan(rng, brokers) if cfg.short else long_plan(rng, brokers)
+    if cfg.faults:
+        plan = Plan(first=list(cfg.faults))
+    else:
+        plan = short_plan(rng, brokers) if cfg.short else long_plan(rng, brokers)
     faults = Faults(
         stack, probe, ledger, plan, cfg.seed, cfg.outage, cfg.gap, cfg.recovery_limit,
         compound=cfg.compound, log=log,

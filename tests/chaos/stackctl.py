@@ -42,7 +42,7 @@ class Stack:
         self.database_url = env["DATABASE_URL"]
         self.kafka_bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
         self.brokers = self.cfg.kafka_brokers
-        self.http = tls.session()  # nginx, verified against the stack's CA
+        self.http = tls.session(str(self.cfg.ca_file))  # nginx, verified against the stack CA
 
     # ------------------------------------------------------------------ description
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.core.db import read_only, unit_of_work
 from app.core.errors import Conflict
-from app.core.lifecycle import Status
+from app.core.lifecycle import Stage, Status
 from app.core.models import (
     GatewayCharge,
     MenuItem,
@@ -22,7 +22,7 @@ from app.core.models import (
     TimelineEntry,
     User,
 )
-from app.orders import commands, pipeline
+from app.orders import commands, pipeline, sweeps
 from app.payments.gateway import GatewayTransientError, SimulatedGateway
 
 pytestmark = pytest.mark.integration
@@ -222,14 +222,13 @@ def test_the_sweep_finds_each_kind_of_lost_step(shop):
     _age(lost_reserve, deadline_at=past)
     _age(to_capture, updated_at=past)
     _age(to_void, updated_at=past)
-    with unit_of_work() as s:
-        due = dict(pipeline.stuck_orders(s, limit=10_000))
+    due = dict(sweeps.stuck_orders(limit=10_000))
     assert due.get(lost_reserve) == pipeline.Step.RESERVE
     assert due.get(to_capture) == pipeline.Step.CAPTURE
     assert due.get(to_void) == pipeline.Step.VOID
     assert fresh not in due
-    with unit_of_work() as s:  # re-driving pushed the PLACED order's deadline forward
-        assert lost_reserve not in dict(pipeline.stuck_orders(s, limit=10_000))
+    # re-driving pushed the PLACED order's deadline forward, and backs off
+    assert lost_reserve not in dict(sweeps.stuck_orders(limit=10_000))
 
 
 def test_acceptance_timeout_cancels_and_releases(shop):
@@ -241,8 +240,7 @@ def test_acceptance_timeout_cancels_and_releases(shop):
     order_id, _ = place(shop["customers"][10], body(shop, quantity=2))
     drive(order_id, gateway)
     _age(order_id, deadline_at=utcnow() - timedelta(seconds=1))
-    with unit_of_work() as s:
-        assert order_id in commands.expire_unaccepted(s, limit=10_000)
+    assert order_id in sweeps.expire_unaccepted()
     assert pipeline.void_payment(order_id, gateway) is None
     with read_only() as s:
         order = s.get(Order, order_id)
@@ -252,8 +250,7 @@ def test_acceptance_timeout_cancels_and_releases(shop):
             "VOIDED",
         )
         assert s.get(MenuItem, shop["item"]).stock == 5
-    with unit_of_work() as s:
-        assert order_id not in commands.expire_unaccepted(s, limit=10_000)
+    assert order_id not in sweeps.expire_unaccepted()
 
 
 def test_a_cancel_that_waited_for_a_reserve_sees_and_releases_its_stock(shop):
@@ -274,7 +271,7 @@ def test_a_cancel_that_waited_for_a_reserve_sees_and_releases_its_stock(shop):
         with unit_of_work() as s:
             order = lock_order(s, order_id)
             assert stock.reserve(s, order)
-            order.stage = "stock_reserved"
+            order.stage = Stage.STOCK_RESERVED
             note(s, order, "stock_reserved")
             reserved.set()
             time.sleep(0.5)  # the cancel below is now waiting on the row lock

@@ -116,7 +116,7 @@ def inproc():
     handlers = list(root.handlers)
 
     def make(**changes):
-        from app import create_app
+        from app.api import create_app
 
         passwords._dummy_hash = None  # made again at these settings' bcrypt cost
         app = create_app(Settings.from_env().with_(**changes))

@@ -241,7 +241,7 @@ def test_logout_revokes_the_access_and_the_refresh_token(api, customer):
 def start_in(env: dict) -> subprocess.CompletedProcess:
     """Build the API as gunicorn would, in a fresh process with this environment."""
     return subprocess.run(
-        [sys.executable, "-c", "from app import create_app; create_app()"],
+        [sys.executable, "-c", "from app.api import create_app; create_app()"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ does not, and that nginx's config is the one stack/nginx.py renders.
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import re
 import shlex
 import subprocess
@@ -86,19 +86,28 @@ def long_running(svc: dict) -> bool:
     return svc.get("restart", "no") != "no"
 
 
+class ImageConfig(Config):
+    """The local stack's Config as the image sees it: its venv and state dir."""
+
+    @property
+    def venv(self) -> Path:
+        return IMAGE_VENV
+
+
 @pytest.fixture(scope="module")
 def image_cfg() -> Config:
-    """The local stack's Config with the image's paths and one API process (Compose scales
-    the `api` service instead of running api-2..api-N)."""
-    return dataclasses.replace(
-        Config.from_env(), venv=IMAGE_VENV, state_dir=IMAGE_STATE, api_processes=1
-    )
+    """The image's paths and one API process (Compose scales the `api` service instead of
+    running api-2..api-N); ports and the rest as the local stack's defaults."""
+    return ImageConfig(state_dir=IMAGE_STATE, api_processes=1)
 
 
 @pytest.fixture(scope="module")
 def programs(image_cfg) -> dict[str, str]:
     mp = pytest.MonkeyPatch()
-    mp.delenv("COMANDA_WORKER_CONCURRENCY", raising=False)  # the command's default
+    # Commands with the defaults of what they read (COMANDA_WORKER_POOL, ...), as Compose's
+    # ${VAR:-default} with an empty environment.
+    for name in [n for n in os.environ if n.startswith("COMANDA_")]:
+        mp.delenv(name)
     try:
         return procs.programs(image_cfg)
     finally:
@@ -106,8 +115,7 @@ def programs(image_cfg) -> dict[str, str]:
 
 
 def supervisor_programs() -> list[str]:
-    cfg = dataclasses.replace(Config.from_env(), api_processes=1)
-    return list(procs.programs(cfg))
+    return list(procs.programs(Config(api_processes=1)))
 
 
 @pytest.mark.parametrize("name", supervisor_programs())
@@ -225,6 +233,11 @@ def test_the_app_image_is_multi_stage_non_root_healthy_and_without_compilers():
     assert list(st)[-1] == "final:app"
     for name in ("nginx", "prometheus"):
         assert SERVICES[name]["build"]["target"] in st
+
+
+def test_the_app_image_runs_the_api_by_default(programs):
+    cmd = next(i for i in stages()["app"] if i.startswith("CMD "))
+    assert yaml.safe_load(cmd.removeprefix("CMD ")) == shlex.split(programs["api"])
 
 
 def test_every_app_service_uses_the_app_stage_and_the_image_venv():

@@ -35,3 +35,36 @@ def test_from_env_rejects_a_non_integer(monkeypatch):
     monkeypatch.setenv("COMANDA_ACCEPTANCE_SECONDS", "soon")
     with pytest.raises(ConfigError, match="COMANDA_ACCEPTANCE_SECONDS"):
         Settings.from_env()
+
+
+def test_an_empty_variable_means_the_default(monkeypatch):
+    monkeypatch.setenv("COMANDA_ACCEPTANCE_SECONDS", "")
+    monkeypatch.setenv("COMANDA_ORDERS_TOPIC", "")
+    s = Settings.from_env()
+    assert s.acceptance_seconds == Settings().acceptance_seconds and s.orders_topic == "orders"
+
+
+def test_lists_and_milliseconds_are_parsed(monkeypatch):
+    monkeypatch.setenv("COMANDA_CORS_ORIGINS", "https://a.example, https://b.example,")
+    monkeypatch.setenv("COMANDA_SWEEP_INTERVAL_MS", "500")
+    monkeypatch.setenv("COMANDA_SEED_DEFAULT_PASSWORDS", "off")
+    s = Settings.from_env()
+    assert s.cors_origins == ("https://a.example", "https://b.example")
+    assert s.sweep_interval_seconds == 0.5 and s.seed_default_passwords is False
+
+
+def test_constructing_reads_no_environment(monkeypatch):
+    monkeypatch.setenv("COMANDA_ACCEPTANCE_SECONDS", "42")
+    assert Settings().acceptance_seconds == 300
+
+
+def test_the_stack_config_shares_the_parser(monkeypatch):
+    from stack.config import Config
+
+    monkeypatch.setenv("COMANDA_PG_PORT", "6543")
+    monkeypatch.setenv("COMANDA_STATE_DIR", "")
+    cfg = Config.from_env()
+    assert cfg.pg_port == 6543 and cfg.state_dir.is_absolute()
+    monkeypatch.setenv("COMANDA_KAFKA_BROKERS", "2")
+    with pytest.raises(SystemExit, match="COMANDA_KAFKA_BROKERS"):
+        Config.from_env()

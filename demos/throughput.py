@@ -1,0 +1,48 @@
+"""Pipeline throughput at given worker settings: the worker is restarted with them through the
+stack's own ``procs-up``, stopped, a backlog of orders is placed, and the worker is started
+again. The rate is read from the orders' own timelines (first to last AWAITING_ACCEPTANCE), so
+the worker's start-up time does not count, and the API's speed does not either."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from demos import watch
+from demos.context import Context
+from demos.load import place_many
+from tests.e2e.client import Client, FreshRestaurant
+
+
+@dataclass(frozen=True)
+class Measured:
+    orders: int
+    finished: int
+    rate: float | None  # orders per second through the pipeline
+    drain: float | None  # seconds from worker start to the last order out of PLACED
+
+
+def pipeline_rate(
+    ctx: Context, buyers: list[Client], shop: FreshRestaurant, n: int, settings: dict[str, str]
+) -> Measured:
+    ctx.procs_up(**settings)
+    ctx.program("stop", "worker")
+    try:
+        batch = place_many(buyers, shop, n, 60, threads=4)
+        ids = [p.order_id for p in batch if p.order_id is not None]
+        time.sleep(1.0)  # the relay and the pipeline consumer queue the tasks in RabbitMQ
+    finally:
+        ctx.program("start", "worker")
+    started = time.time()
+    watch.wait_left_placed(ctx, ids, 120)
+    out = watch.reached(ctx, ids, "AWAITING_ACCEPTANCE")
+    times = sorted(out.values())
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] \
+        else None  # fmt: skip
+    drain = times[-1] - started if times else None
+    return Measured(len(ids), len(times), rate, drain)
+
+
+def restore(ctx: Context) -> None:
+    """Back to the settings the demo was started with."""
+    ctx.restore()

@@ -1,0 +1,90 @@
+"""The demos' pure parts: tables, knob detection, forged tokens, the chaos classification,
+and the Makefile listing every demo."""
+
+from __future__ import annotations
+
+import re
+
+import jwt
+import pytest
+
+from demos import forge, knobs
+from demos.fault_tolerance import classify
+from demos.outcome import Outcome, Table
+from demos.registry import DEMOS, find
+from stack.config import REPO
+from tests.chaos.invariants import Check
+
+pytestmark = pytest.mark.unit
+SECRET = "unit-test-secret-0123456789abcdef0123456789"
+
+
+def test_table_aligns_numbers_right_and_words_left() -> None:
+    t = Table(("phase", "p50 ms"))
+    t.add("running", 12.345)
+    t.add("stopped", None)
+    lines = t.render().splitlines()
+    assert lines[0] == "| phase   | p50 ms |"
+    assert lines[1] == "|---------|--------|"
+    assert lines[2] == "| running |   12.3 |"
+    assert lines[3] == "| stopped | -      |"
+
+
+def test_outcome_names_missing_knobs_and_the_lesson() -> None:
+    out = Outcome("t", Table(("a",)), ["notice this"], missing=["COMANDA_X"]).render()
+    assert "MISSING KNOB: COMANDA_X" in out
+    assert "What to notice:\n  - notice this" in out
+
+
+def test_knob_is_present_only_when_the_code_names_it(tmp_path) -> None:
+    assert knobs.mentions("COMANDA_A", ["x = 'COMANDA_A'"])
+    assert not knobs.mentions("COMANDA_A", ["COMANDA_B"])
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "s.py").write_text("os.environ.get('COMANDA_GATEWAY_LATENCY_MS')")
+    assert knobs.missing(knobs.GATEWAY_LATENCY, knobs.API_PROCESSES, root=tmp_path) == [
+        knobs.API_PROCESSES
+    ]
+
+
+def _token(**extra) -> str:
+    claims = {"sub": "7", "role": "customer", "exp": 4_000_000_000, **extra}
+    return jwt.encode(claims, SECRET, algorithm="HS256", headers={"kid": "k1"})
+
+
+def test_forgeries_fail_verification_and_fresh_passes() -> None:
+    token = _token()
+    decode = dict(key=SECRET, algorithms=["HS256"])
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forge.tampered(token, role="admin"), **decode)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(forge.resign(token, "another-secret-0123456789abcdef0123"), **decode)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(forge.expired(token, SECRET), **decode)
+    with pytest.raises(jwt.InvalidAlgorithmError):
+        jwt.decode(forge.alg_none(token, role="admin"), **decode)
+    assert jwt.decode(forge.fresh(token, SECRET), **decode)["role"] == "customer"
+    assert forge.claims(forge.tampered(token, role="admin"))["role"] == "admin"
+    assert forge.header(forge.expired(token, SECRET))["kid"] == "k1"
+
+
+def test_classify_counts_violations_by_kind() -> None:
+    lost = Check("accepted orders exist", "", violations=["a", "b"])
+    doubled = Check("at most one capture per order", "", violations=["c"])
+    fine = Check("no order past its pipeline deadline", "")
+    other = Check("DLQ holds only the injected poison", "", violations=["d"])
+    assert classify([lost, doubled, fine, other]) == {"lost": 2, "doubled": 1, "stuck": 0,
+                                                      "other": 1}  # fmt: skip
+
+
+def test_every_demo_has_a_make_target() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    listed = re.search(r"^DEMOS := (.+)$", makefile, re.M)
+    assert listed and listed.group(1).split() == [d.name for d in DEMOS]
+    assert find("security") and find("nope") is None
+
+
+def test_rendered_knobs_are_the_ones_the_stack_names(tmp_path) -> None:
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "procs.py").write_text("os.environ.get('COMANDA_WORKER_POOL')")
+    assert knobs.rendered(knobs.WORKER_POOL, root=tmp_path)
+    assert not knobs.rendered(knobs.GATEWAY_LATENCY, root=tmp_path)
