@@ -94,6 +94,21 @@ def render(site: NginxSite) -> str:
             "            ",
         )
     )
+    proxy = "\n".join(
+        "            " + line
+        for line in (
+            "proxy_pass http://comanda_api;",
+            "proxy_http_version 1.1;",
+            'proxy_set_header Connection "";',
+            "proxy_set_header Host $http_host;",
+            "# Replaces whatever the client sent: the app trusts exactly one hop (nginx).",
+            "proxy_set_header X-Forwarded-For $remote_addr;",
+            "proxy_set_header X-Forwarded-Proto $scheme;",
+            "proxy_next_upstream error timeout;",
+            "proxy_connect_timeout 2s;",
+            "proxy_read_timeout 60s;",
+        )
+    )
     return f"""# Rendered by stack/nginx.py (make up; Compose: python -m stack compose-files).
 # Edits are overwritten.
 load_module {site.headers_more};
@@ -156,16 +171,12 @@ http {{
         error_page 502 504 =503 @unavailable;
 
         location / {{
-            proxy_pass http://comanda_api;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            # Replaces whatever the client sent: the app trusts exactly one hop (nginx).
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_next_upstream error timeout;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 60s;
+{proxy}
+        }}
+        # nginx refuses TRACE itself (405, HTML, no Allow); the app answers it properly.
+        error_page 405 = @app;
+        location @app {{
+{proxy}
         }}
 
         location @unavailable {{

@@ -149,6 +149,14 @@ def test_no_reply_names_its_server(http_url, https_url):
     assert own["headers"]["Content-Type"] == "application/json", own["headers"]
 
 
+def test_a_method_nginx_refuses_itself_gets_the_apps_reply(https_url):
+    """TRACE: nginx would answer an HTML 405 without Allow; the app's JSON 405 names Allow."""
+    resp = tls.request("TRACE", f"{https_url}/api/v1/restaurants", timeout=10)
+    assert resp.status_code == 405, resp.text
+    assert resp.headers["Allow"] and resp.json() == {"message": "method not allowed"}
+    assert "Server" not in resp.headers
+
+
 def test_nginx_spreads_requests_over_every_api_process(https_url):
     """Each API process logs the requests it served (gunicorn's access log); a burst of
     tagged requests through nginx must reach every one of them (round robin)."""

@@ -56,3 +56,11 @@ def test_no_banner_and_foreground_under_the_supervisor():
     conf = render(SITE)
     assert "server_tokens off;" in conf and "more_clear_headers Server;" in conf
     assert "daemon off;" in conf and "pid /s/nginx/nginx.pid;" in conf
+
+
+def test_methods_nginx_refuses_itself_go_to_the_app():
+    """nginx answers TRACE with its own HTML 405 and no Allow; the app's 405 names Allow."""
+    tls = servers(render(SITE))["8443"]
+    assert "error_page 405 = @app;" in tls
+    app = tls.split("location @app {", 1)[1].split("}", 1)[0]
+    assert "proxy_pass http://comanda_api;" in app
