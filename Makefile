@@ -9,14 +9,16 @@ STATE := $(or $(COMANDA_STATE_DIR),.run)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls
+.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
+	test-browser trace screenshots
 
 help:
 	@echo "make run     services + migrations + seeds, then the app in the foreground (Ctrl-C stops the app)"
 	@echo "make up      the same, app in the background under supervisord"
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
-	@echo "make test    make up, then pytest -m 'not chaos' (CI=true: make down afterwards)"
+	@echo "make test    make lint, make up, then every suite but the long chaos run (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make trace ORDER=<id>  one order's path through every process's log, in time order"
 	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
@@ -34,10 +36,12 @@ services: .venv
 	$(WITH_ENV) .venv/bin/alembic upgrade head
 	$(WITH_ENV) $(PY) -m seeds
 
-# The public URLs (nginx, HTTPS), the plain-HTTP one that redirects, the CA to trust and
-# the number of API processes behind nginx (COMANDA_API_PROCESSES).
+# The public URLs (nginx, HTTPS: console, API, Swagger), the plain-HTTP one that redirects,
+# the CA to trust, the API processes behind nginx (COMANDA_API_PROCESSES), and where to
+# watch it (Prometheus, Flower, the RabbitMQ UI).
 urls: .venv
 	@$(STACK) urls
+	@echo
 
 up: services
 	$(STACK) procs-up
@@ -55,13 +59,17 @@ down: .venv
 reset: down
 	$(STACK) reset
 
-# pytest's exit code is the target's; with CI=true everything is stopped afterwards.
+# Every suite, named (the short chaos run included; the long one is make chaos). Recovery,
+# chaos and demo tests run last (tests/conftest.py). pytest's exit code is the target's;
+# with CI=true everything is stopped afterwards.
+TEST_MARKERS := (unit or integration or e2e or security or recovery or chaos) and not long
 test: .venv
 	@$(MAKE) --no-print-directory lint
 	@rc=0; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
-		$(WITH_ENV) .venv/bin/pytest -m "not chaos" tests || rc=$$?; \
+		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" tests || rc=$$?; \
 	fi; \
 	if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
@@ -73,6 +81,12 @@ fuzz: .venv
 	$(MAKE) --no-print-directory up
 	$(WITH_ENV) $(PY) -m tests.security.fuzz --examples $(or $(FUZZ_EXAMPLES),200) \
 		--max-time $(or $(FUZZ_SECONDS),0)
+
+# The console in headless Chromium (tests/browser); screenshots in $(STATE)/screenshots/.
+test-browser: .venv
+	$(MAKE) --no-print-directory up
+	$(STACK) browser
+	$(WITH_ENV) .venv/bin/pytest -m browser tests/browser
 
 env:
 	@.venv/bin/python -m stack env
@@ -86,6 +100,15 @@ lint: .venv
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
 	$(WITH_ENV) $(PY) -m tests.bench $(BENCH_ARGS)
+
+# One order's log lines from every process, merged in time order (by its correlation ids).
+trace: .venv
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order id>" >&2; exit 2; }
+	@$(STACK) trace $(ORDER)
+
+# The README's pictures of Flower and Prometheus, from the running stack (headless Chromium).
+screenshots: .venv
+	$(STACK) screenshots
 
 logs:
 	tail -n 20 -F $(STATE)/logs/*.log $(STATE)/logs/rabbitmq/*.log

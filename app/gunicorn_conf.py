@@ -6,10 +6,17 @@ that one line is dropped.
 """
 
 import ctypes
+import json
 import os
 import signal
 
+from gunicorn import util
 from gunicorn.http import wsgi
+
+from app.core import metrics
+
+# Before the app is preloaded: the workers' metric files of an earlier run go (multiprocess mode).
+metrics.fresh_multiproc_dir()
 
 # Loopback by default: nginx in front is the only client (Compose sets COMANDA_API_HOST=0.0.0.0
 # inside its private network). Each API process gets its own COMANDA_API_PORT.
@@ -33,8 +40,11 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
+# The reply's X-Request-ID (the correlation id) ends each line, so `stack trace` finds it.
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s]'
 limit_request_line = 8190
 limit_request_fields = 100
+limit_request_field_size = 8190
 
 _default_headers = wsgi.Response.default_headers
 
@@ -44,6 +54,37 @@ def _without_server(self):
 
 
 wsgi.Response.default_headers = _without_server
+
+# gunicorn answers what it cannot parse itself (a malformed request line 400, an over-long
+# one 414, too many or too large header fields 431) before Flask sees the request, with an
+# HTML page that quotes the offending input. These answer in the API's one JSON error shape
+# with a fixed message instead; the detail stays in gunicorn's log ("Invalid request from").
+GUNICORN_ERRORS = {
+    400: "malformed request",
+    403: "forbidden",
+    414: "request line too long",
+    417: "expectation failed",
+    431: "request header fields too large",
+    500: "internal error",
+    501: "transfer coding not supported",
+}
+
+
+def json_error(sock, status_int, reason, mesg):  # noqa: ARG001 - mesg quotes the request
+    body = json.dumps({"message": GUNICORN_ERRORS.get(status_int, "bad request")}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        "\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = json_error
 
 
 PR_SET_PDEATHSIG = 1
@@ -58,3 +99,12 @@ def post_fork(server, worker):
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != server.pid:  # the master died before the line above ran
         os._exit(1)
+
+
+def when_ready(server):
+    """The master serves the sum of its workers' metrics on the API's loopback metrics port."""
+    metrics.serve()
+
+
+def child_exit(server, worker):
+    metrics.process_dead(worker.pid)

@@ -101,7 +101,7 @@ def _chart(ctx: Context, phases, backlog, t0: float):
                 ax.axvspan(start - t0, end - t0, color=charts.RED, alpha=0.08)
     top.set_ylabel("API answer time (ms)")
     top.set_ylim(bottom=0, top=max(200, top.get_ylim()[1]))
-    top.set_title("async: POST latency stays flat while the worker is stopped")
+    top.set_title("async: POST latency does not rise while the worker is stopped")
     top.legend(loc="upper right")
     bottom.plot([t - t0 for t, _ in backlog], [v for _, v in backlog], color=charts.ORANGE, lw=3)
     bottom.set_ylabel("orders waiting\n(PLACED)")

@@ -24,7 +24,7 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     gone = knobs.missing(knobs.GATEWAY_LATENCY, knobs.WORKER_CONCURRENCY, knobs.WORKER_POOL)
     threads = knobs.WORKER_POOL not in gone
     levels = ((1, 4) if short else (1, 4, 8, 16)) if threads else ((1, 2) if short else (1, 2, 4))
-    n = 10 if short else 40
+    n = 8 if short else 24
     settings: dict[str, str] = {}
     if knobs.GATEWAY_LATENCY not in gone:
         settings[knobs.GATEWAY_LATENCY] = "100"

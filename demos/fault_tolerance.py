@@ -21,7 +21,10 @@ from tests.chaos.stackctl import FORKING, PROGRAMS
 LOST = ("accepted orders exist", "outbox = Kafka", "consumers applied every event")
 DOUBLED = ("no phantom orders", "one event per state change", "at most one capture per order",
            "stock conserved")  # fmt: skip
-STUCK = ("no order past its pipeline deadline", "faults recovered")
+STUCK = ("no order past its pipeline deadline",)
+SLOW = ("faults recovered",)  # a process back, but its backlog drained later than the limit
+# The consumers' kills come last: their group re-join makes them the slowest to recover.
+ORDER = ("api", "worker", "relay", "pipeline", "beat", "feed", "projector")
 SHORT_KILLS = ("kill -9 relay", "kill -9 worker child", "kill -9 api")
 NOTICE = [
     "Each process died without warning (SIGKILL) in the middle of its work; supervisord"
@@ -41,22 +44,30 @@ NOTICE = [
 def kills(short: bool) -> tuple[str, ...]:
     if short:
         return SHORT_KILLS
-    return tuple(f"kill -9 {p}" for p in PROGRAMS) + tuple(f"kill -9 {p} child" for p in FORKING)
+    names = sorted(PROGRAMS, key=lambda p: ORDER.index(p) if p in ORDER else -1)
+    children = tuple(f"kill -9 {p} child" for p in FORKING)
+    return (
+        tuple(f"kill -9 {p}" for p in names[:-2])
+        + children
+        + tuple(f"kill -9 {p}" for p in names[-2:])
+    )
 
 
 def classify(checks) -> dict[str, int]:
     """Violations per class: lost, doubled, stuck, and any other invariant broken."""
-    out = Counter({"lost": 0, "doubled": 0, "stuck": 0, "other": 0})
+    out = Counter({"lost": 0, "doubled": 0, "stuck": 0, "slow": 0, "other": 0})
     for check in checks:
         kind = ("lost" if check.name in LOST else "doubled" if check.name in DOUBLED
-                else "stuck" if check.name in STUCK else "other")  # fmt: skip
+                else "stuck" if check.name in STUCK else "slow" if check.name in SLOW
+                else "other")  # fmt: skip
         out[kind] += len(check.violations)
     return dict(out)
 
 
 def verdict(counts: dict[str, int], quiet: bool) -> str:
     lost, doubled, stuck = counts["lost"], counts["doubled"], counts["stuck"]
-    line = f"VERDICT: {lost} lost, {doubled} doubled, {stuck} stuck, {counts['other']} other"
+    line = (f"VERDICT: {lost} lost, {doubled} doubled, {stuck} stuck; {counts['slow']}"
+            f" recoveries slower than the limit, {counts['other']} other violations")  # fmt: skip
     if not quiet:
         return (line + " - but the stack did NOT settle in time (an overloaded machine?):"
                 " orders still in flight are counted, so these are not final. Run it again on"
@@ -71,7 +82,7 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     cfg = RunConfig.short_run(
         minutes=0.2 if short else 0.4, orders=8 if short else 30, faults=plan,
         customers=3, restaurants=2, clients=2, rate=1.0, backlog_cap=10,
-        gap=(0.5, 1.0), settle_limit=90.0, recovery_limit=90.0,
+        gap=(0.5, 1.0), settle_limit=120.0, recovery_limit=180.0,
         # Traffic runs until every kill was made (each waits for the recovery of the one
         # before), within this cap.
         max_minutes=2.0 if short else 4.0,
@@ -87,10 +98,10 @@ def run(ctx: Context, short: bool = False) -> Outcome:
         table.add(f.kind.removeprefix("kill -9 "), f.started - t0, f.recovery,
                   "yes" if f.ok and f.recovered else "NO")  # fmt: skip
     totals = Table(("orders placed (202)", "503 answers", "lost", "doubled", "stuck",
-                    "other violations", "invariants checked"))  # fmt: skip
+                    "slow recoveries", "other", "invariants checked"))  # fmt: skip
     totals.add(s.orders["accepted"], next((c.figures.get("answered_503") for c in s.checks
                                           if c.name.startswith("API")), 0),
-               counts["lost"], counts["doubled"], counts["stuck"], counts["other"],
+               counts["lost"], counts["doubled"], counts["stuck"], counts["slow"], counts["other"],
                len(s.checks))  # fmt: skip
     notes = [verdict(counts, s.quiet), f"final statuses: {dict(s.final)}",
              f"full harness report: {result.report_path}"]  # fmt: skip

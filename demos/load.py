@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tests.e2e.client import Client, FreshRestaurant
+from tests.support.client import Client, FreshRestaurant
 
 
 @dataclass(frozen=True)

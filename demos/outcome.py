@@ -68,8 +68,8 @@ class Outcome:
             out.append(f"note: {note}")
         for knob in self.missing:
             out.append(
-                f"MISSING KNOB: {knob} is not in this checkout yet; the part of the demo it"
-                " drives was skipped (nothing was simulated in its place)."
+                f"MISSING KNOB: {knob} is not in this checkout yet (another part of the project"
+                " adds it): what it drives was left out, and nothing was simulated in its place."
             )
         if self.notes or self.missing:
             out.append("")

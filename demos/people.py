@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from demos.context import Context
-from tests.e2e.client import (
+from tests.support.client import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     DEFAULT_PASSWORD,

@@ -11,7 +11,7 @@ from demos import charts, people, watch
 from demos.context import Context
 from demos.outcome import Outcome, Table
 from tests.chaos.kafka_io import ORDERS, Kafka
-from tests.e2e.client import Client, FreshRestaurant
+from tests.support.client import Client, FreshRestaurant
 
 FEED, PROJECTOR = "comanda-restaurant-feed", "comanda-admin-projection"
 KITCHEN = ("PREPARING", "READY", "DISPATCHED", "DELIVERED")
@@ -110,12 +110,12 @@ def _chart(ctx: Context, points, rows, t0: float):
     for phase, start, end in rows:
         if "STOPPED" in phase:
             ax.axvspan(start - t0, end - t0, color=charts.RED, alpha=0.1)
-            ax.text((start + end) / 2 - t0, ax.get_ylim()[1] * 0.04, "feed\nstopped",
-                    ha="center", color=charts.RED, fontsize=14)  # fmt: skip
+            ax.text((start + end) / 2 - t0, 0.97, "feed\nstopped", ha="center", va="top",
+                    color=charts.RED, fontsize=14, transform=ax.get_xaxis_transform())  # fmt: skip
     ax.set_xlabel("seconds since the demo started")
     ax.set_ylabel("orders delivered", color=charts.GREEN)
     ax.set_title("separation: orders keep completing while the feed is down")
     lines = ax.get_legend_handles_labels()
     more = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
     return charts.save(fig, ctx.chart_path("separation"))

@@ -1,7 +1,7 @@
-"""Pipeline throughput at given worker settings: the worker is restarted with them through the
-stack's own ``procs-up``, stopped, a backlog of orders is placed, and the worker is started
-again. The rate is read from the orders' own timelines (first to last AWAITING_ACCEPTANCE), so
-the worker's start-up time does not count, and the API's speed does not either."""
+"""Pipeline throughput at given worker settings: the worker is stopped, a backlog of orders is
+placed, and the stack's own ``procs-up`` starts the worker again with the settings. The rate
+is read from the orders' own timelines (first to last AWAITING_ACCEPTANCE), so the worker's
+start-up time does not count, and the API's speed does not either."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from demos import watch
 from demos.context import Context
 from demos.load import place_many
-from tests.e2e.client import Client, FreshRestaurant
+from tests.support.client import Client, FreshRestaurant
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,13 @@ class Measured:
 def pipeline_rate(
     ctx: Context, buyers: list[Client], shop: FreshRestaurant, n: int, settings: dict[str, str]
 ) -> Measured:
-    ctx.procs_up(**settings)
     ctx.program("stop", "worker")
     try:
         batch = place_many(buyers, shop, n, 60, threads=4)
         ids = [p.order_id for p in batch if p.order_id is not None]
         time.sleep(1.0)  # the relay and the pipeline consumer queue the tasks in RabbitMQ
     finally:
-        ctx.program("start", "worker")
+        ctx.procs_up(**settings)  # starts the worker, with the new settings
     started = time.time()
     watch.wait_left_placed(ctx, ids, 120)
     out = watch.reached(ctx, ids, "AWAITING_ACCEPTANCE")

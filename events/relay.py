@@ -16,6 +16,7 @@ import psycopg
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
+from app.core import metrics
 from app.core.db import unit_of_work
 from app.core.logs import setup_logging
 from app.core.models import OutboxEvent, utcnow
@@ -89,6 +90,7 @@ class Wakeup:
 
 def run() -> None:
     setup_logging("relay")
+    metrics.serve()
     exit_flag = GracefulExit()
     producer, wakeup, backoff = None, Wakeup(), 0.5
     log.info("relay starting")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from app.core.errors import Unauthorized
 from app.core.models import AuthSession, RefreshToken, User, utcnow
 from app.core.settings import get_settings
 from roles import throttle
+from roles.emails import normalise
 from roles.passwords import verify_password
 from roles.tokens import issue_access
 
@@ -46,13 +48,13 @@ def _pair(session: Session, user: User, auth: AuthSession) -> dict:
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    return session.scalars(select(User).where(User.email == normalise(email))).first()
 
 
 def login(session: Session, email: str, password: str, client: str) -> dict:
     """Check the throttle, then the password: the same bcrypt work whether or not the
     account exists, so timing does not tell which e-mails are registered."""
-    account = email.strip().lower()
+    account = normalise(email)  # look-alikes of an address are that address
     throttle.check(session, account, client)
     user = find_user(session, account)
     if not verify_password(password, user.password_hash if user else None) or user is None:
@@ -95,6 +97,29 @@ def logout(session: Session, session_id: uuid.UUID) -> None:
         auth.revoked_at, auth.revoked_reason = func.now(), "logout"
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who a live session belongs to, as the database says now."""
+
+    user_id: int
+    role: str
+    restaurant_id: int | None
+
+
+def holder(session: Session, session_id: uuid.UUID) -> Holder | None:
+    """The user of a live (not revoked, not expired) session: one query joining the
+    session to its user, on the session's primary key. None when it is not live."""
+    row = session.execute(
+        select(User.id, User.role, User.restaurant_id)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > func.now(),
+        )
+    ).one_or_none()
+    return Holder(*row) if row is not None else None
+
+
 def is_live(session: Session, session_id: uuid.UUID) -> bool:
-    auth = session.get(AuthSession, session_id)
-    return auth is not None and auth.revoked_at is None and auth.expires_at > utcnow()
+    return holder(session, session_id) is not None

@@ -64,7 +64,27 @@ def _key(token: str) -> str:
     return keys[kid]
 
 
+def _claimed_id(value: object) -> int:
+    """A user id as issue_access writes it: a string of at most 10 ASCII digits. Anything
+    else (a negative, a float, a 5,000-digit number, a non-numeric string) is invalid here,
+    before it can reach a query or an int() that overflows."""
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10):
+        raise InvalidToken("token is invalid")
+    return int(value)
+
+
+def _claimed_tenant(value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int:  # bool is an int subclass; floats and strings are not ids
+        raise InvalidToken("token is invalid")
+    return value
+
+
 def verify_access(token: str) -> Principal:
+    """The token's claims, once its signature, algorithm, kid, lifetime, issuer and
+    audience check out. They are still only claims: the guard compares them with the
+    server-side session they name (app/api/guards.py)."""
     s = get_settings()
     try:
         claims = jwt.decode(
@@ -78,15 +98,16 @@ def verify_access(token: str) -> Principal:
         )
         if claims.get("typ") != "access":
             raise InvalidToken("not an access token")
-        restaurant_id = claims.get("restaurant_id")
+        if not isinstance(claims["role"], str) or not isinstance(claims["sid"], str):
+            raise InvalidToken("token is invalid")
         return Principal(
-            user_id=int(claims["sub"]),
-            role=str(claims["role"]),
-            restaurant_id=int(restaurant_id) if restaurant_id is not None else None,
+            user_id=_claimed_id(claims["sub"]),
+            role=claims["role"],
+            restaurant_id=_claimed_tenant(claims.get("restaurant_id")),
             session_id=uuid.UUID(claims["sid"]),
             jti=str(claims["jti"]),
         )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("token has expired") from exc
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise InvalidToken("token is invalid") from exc

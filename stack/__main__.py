@@ -7,12 +7,16 @@ stop <svc>        same as down for one service
 status            one line per service
 reset             down, then wipe the data dirs
 env               shell assignments for the running stack
-urls              the public URLs, the CA to trust, the API processes behind nginx
-compose-files     re-render stack/compose/nginx.conf (docker-compose.yml's nginx config)
+urls              the public URLs, the CA to trust, the API processes behind nginx, and
+                  where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
+compose-files     re-render stack/compose/nginx.conf and prometheus.yml (docker-compose.yml's)
 procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
+trace <order id>  one order's log lines from every process, in time order
+screenshots       docs/img/flower.png and prometheus.png from the running stack (Chromium)
+browser           install (as root) Chromium and certutil for the console's browser tests
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import services
+from . import keys, services
 from .config import Config
 from .proc import ServiceError, tail
 
@@ -60,6 +64,7 @@ def cmd_up(cfg: Config, names: list[str]) -> int:
     targets = services.resolve(names)
     prereqs.ensure({n.split("-", 1)[0] for n in targets})
     cfg.ensure_dirs()
+    keys.jwt_secret(cfg.state_dir)  # created once per install, kept under the state dir
     t0 = time.monotonic()
     rc = _each(cfg, targets, "start")
     if rc == 0:
@@ -97,26 +102,36 @@ def cmd_reset(cfg: Config) -> int:
 
 
 def cmd_env(cfg: Config) -> int:
-    for key, value in cfg.app_env().items():
+    for key, value in {**cfg.app_env(), **cfg.monitoring_env()}.items():
         print(f"{key}={shlex.quote(value)}")
     return 0
 
 
 def cmd_compose_files(cfg: Config) -> int:
-    from . import nginx
+    from . import monitoring, nginx
 
-    path = cfg.repo / "stack" / "compose" / "nginx.conf"
-    path.write_text(nginx.render(nginx.compose_site()))
-    print(f"stack: wrote {path}")
+    folder = cfg.repo / "stack" / "compose"
+    (folder / "nginx.conf").write_text(nginx.render(nginx.compose_site()))
+    (folder / "prometheus.yml").write_text(monitoring.render_prometheus(compose_cfg(), True))
+    print(f"stack: wrote {folder}/nginx.conf and {folder}/prometheus.yml")
     return 0
 
 
+def compose_cfg() -> Config:
+    """The Config docker-compose.yml runs with: the defaults (not this shell's ports), one
+    API process per replica."""
+    return Config(api_processes=1)
+
+
 def cmd_urls(cfg: Config) -> int:
+    from . import monitoring
+
     env = cfg.app_env()
     url = env["COMANDA_URL"]
     ports = ", ".join(map(str, cfg.api_ports))
     print(
         f"""
+  Console   {url}/console/
   API       {url}/api/v1            (nginx, TLS; HTTP/2)
   Swagger   {url}/api/v1/docs
   Ready     {url}/readyz
@@ -127,6 +142,7 @@ def cmd_urls(cfg: Config) -> int:
   API processes behind nginx: {cfg.api_processes} (COMANDA_API_PROCESSES), 127.0.0.1:{ports}
 """
     )
+    print("\n".join(monitoring.urls(cfg)))
     return 0
 
 
@@ -138,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=[
             "up", "down", "start", "stop", "status", "reset", "env", "urls", "compose-files",
-            "procs-up", "procs-down", "procs-status", "run",
+            "procs-up", "procs-down", "procs-status", "run", "browser", "trace", "screenshots",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -149,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.command
     if cmd in ("start", "stop") and len(args.services) != 1:
         parser.error(f"{cmd} takes exactly one service")
+    if cmd == "trace" and (len(args.services) != 1 or not args.services[0].isdigit()):
+        parser.error("trace takes one order id (a number)")
     try:
         if cmd in ("up", "start"):
             return cmd_up(cfg, args.services)
@@ -169,6 +187,19 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_urls(cfg)
         if cmd == "compose-files":
             return cmd_compose_files(cfg)
+        if cmd == "screenshots":
+            from . import screenshots
+
+            return screenshots.run(cfg)
+        if cmd == "trace":
+            from . import trace
+
+            return trace.run(cfg, int(args.services[0]))
+        if cmd == "browser":
+            from . import prereqs
+
+            prereqs.ensure_browser()
+            return 0
         from . import procs
 
         return {

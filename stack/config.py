@@ -31,6 +31,16 @@ class Config(EnvSettings):
     https_port: int = variable("COMANDA_HTTPS_PORT", 8443)
     # API processes behind nginx, on consecutive loopback ports from api_port.
     api_processes: int = variable("COMANDA_API_PROCESSES", 2)
+    # Monitoring (stack/monitoring.py): loopback ports and the dev logins printed by make run.
+    metrics_port: int = variable("COMANDA_METRICS_PORT", 59100)
+    prometheus_port: int = variable("COMANDA_PROMETHEUS_PORT", 59090)
+    flower_port: int = variable("COMANDA_FLOWER_PORT", 55555)
+    rabbitmq_management_port: int = variable("COMANDA_RABBITMQ_MANAGEMENT_PORT", 55675)
+    flower_user: str = variable("COMANDA_FLOWER_USER", "comanda")
+    flower_password: str = variable("COMANDA_FLOWER_PASSWORD", "comanda-flower")
+    # Where the monitoring programs (Prometheus, Flower, every program's metrics server)
+    # listen: loopback here; docker-compose.yml sets 0.0.0.0 on its private network.
+    monitoring_host: str = variable("COMANDA_MONITORING_HOST", "127.0.0.1")
 
     @field_validator("state_dir")
     @classmethod
@@ -115,8 +125,12 @@ class Config(EnvSettings):
         )
 
     def app_env(self) -> dict[str, str]:
-        """The connection settings the app and the test suite read."""
+        """The connection settings (and the install's own signing key) the app and the test
+        suite read."""
+        from .keys import app_secrets
+
         return {
+            **app_secrets(self.state_dir),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "DATABASE_URL": (
                 f"postgresql+psycopg://comanda:comanda@127.0.0.1:{self.pg_port}/comanda"
@@ -127,4 +141,17 @@ class Config(EnvSettings):
             "COMANDA_CA_FILE": str(self.ca_file),
             # Plain HTTP: every request there is redirected to COMANDA_URL.
             "COMANDA_HTTP_URL": f"http://127.0.0.1:{self.http_port}",
+        }
+
+    def monitoring_env(self) -> dict[str, str]:
+        """Where to watch the running stack (`make env`); the RabbitMQ UI login is the
+        broker's own user."""
+        return {
+            "PROMETHEUS_URL": f"http://127.0.0.1:{self.prometheus_port}",
+            "FLOWER_URL": f"http://127.0.0.1:{self.flower_port}",
+            "FLOWER_USER": self.flower_user,
+            "FLOWER_PASSWORD": self.flower_password,
+            "RABBITMQ_MANAGEMENT_URL": f"http://127.0.0.1:{self.rabbitmq_management_port}",
+            "RABBITMQ_MANAGEMENT_USER": "comanda",
+            "RABBITMQ_MANAGEMENT_PASSWORD": "comanda",
         }

@@ -1,5 +1,5 @@
 """Check (and, as root, install with apt) what the services need: Java 17+, Maven,
-PostgreSQL server binaries, rabbitmq-server, nginx (with its headers-more module)."""
+PostgreSQL server binaries, rabbitmq-server, nginx (with its headers-more module), prometheus."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def _missing(services: set[str]) -> list[tuple[str, str]]:
             miss.append(("nginx", "nginx"))
         if not HEADERS_MORE.exists():
             miss.append(("nginx's headers-more module", "libnginx-mod-http-headers-more-filter"))
+    if "prometheus" in services and not Path("/usr/bin/prometheus").exists():
+        miss.append(("prometheus", "prometheus"))
     return miss
 
 
@@ -101,3 +103,27 @@ def _check_users(services: set[str]) -> None:
                 "stack: OS user 'postgres' is missing (the postgresql package creates it); "
                 "PostgreSQL refuses to run as root."
             ) from None
+
+
+# The console's browser tests: Debian's Chromium (Playwright's own download cannot work on
+# these machines) and certutil, which puts a local CA (COMANDA_CA_FILE) in Chromium's NSS db.
+BROWSER = {"chromium": "chromium", "certutil": "libnss3-tools"}
+
+
+def ensure_browser() -> None:
+    missing = sorted(pkg for exe, pkg in BROWSER.items() if not shutil.which(exe))
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(
+            f"stack: the browser tests need {' '.join(missing)}.\n"
+            f"  Install them (as root): apt-get install -y {' '.join(missing)}"
+        )
+    log(f"installing {' '.join(missing)} with apt (browser tests)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    subprocess.run(["apt-get", *lock, "install", "-y", "-q", *missing], env=env, check=False)
+    still = [pkg for exe, pkg in BROWSER.items() if not shutil.which(exe)]
+    if still:  # the package lists may be stale on a fresh machine: refresh them once
+        subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=True)
+        subprocess.run(["apt-get", *lock, "install", "-y", "-q", *still], env=env, check=True)

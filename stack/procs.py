@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import nginx
+from . import monitoring, nginx
 from .config import Config
 from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
 
@@ -54,6 +54,8 @@ def programs(cfg: Config) -> dict[str, str]:
         ),
         # TLS, HTTP -> HTTPS and round robin over the API processes (stack/nginx.py).
         "nginx": nginx.command(cfg),
+        # The metrics exporter, Prometheus and Flower (stack/monitoring.py).
+        **monitoring.programs(cfg),
     }
 
 
@@ -67,12 +69,16 @@ def supervisor_env(cfg: Config) -> dict[str, str]:
         # docker-compose.yml sets the same two for its network (one bridge, nginx on it).
         "COMANDA_API_HOST": "127.0.0.1",
         "COMANDA_TRUSTED_PROXIES": "127.0.0.1,::1",
+        # Where every program's metrics server listens (app/core/metrics.py; Compose: 0.0.0.0).
+        "COMANDA_MONITORING_HOST": cfg.monitoring_host,
     }
 
 
-def program_env(cfg: Config) -> dict[str, dict[str, str]]:
-    """What one program gets on top of supervisor_env: each API process its own port."""
-    return {api_name(i): {"COMANDA_API_PORT": str(p)} for i, p in enumerate(cfg.api_ports)}
+def program_env(cfg: Config, name: str) -> dict[str, str]:
+    """What one program gets on top of supervisor_env: each API process its own port, and
+    each program its own metrics port (and multiprocess dir, Flower's login: monitoring)."""
+    api_ports = {api_name(i): {"COMANDA_API_PORT": str(p)} for i, p in enumerate(cfg.api_ports)}
+    return {**api_ports.get(name, {}), **monitoring.program_env(cfg, name)}
 
 
 def conf_path(cfg: Config) -> Path:
@@ -106,7 +112,6 @@ def _env_line(env: dict[str, str]) -> str:
 
 def render(cfg: Config, progs: dict[str, str]) -> str:
     env_line = _env_line(supervisor_env(cfg))
-    own_env = program_env(cfg)
     out = [
         "; Rendered by `python -m stack procs-up`; edits are overwritten.",
         "[unix_http_server]",
@@ -132,9 +137,11 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
         "",
     ]
     for name, command in progs.items():
+        own_env = program_env(cfg, name)
         out += [
             f"[program:{name}]",
             f"command={_esc(command)}",
+            *([f"environment={_env_line(own_env)}"] if own_env else []),
             f"directory={cfg.repo}",
             "autostart=true",
             "autorestart=true",
@@ -150,8 +157,6 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
             "stdout_logfile_maxbytes=20MB",
             "stdout_logfile_backups=2",
         ]
-        if name in own_env:
-            out.append(f"environment={_env_line(own_env[name])}")
         out.append("")
     return "\n".join(out)
 
@@ -185,7 +190,11 @@ def _head(conf: str) -> str:
 
 def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
     """Write the config and start supervisord, or make a running one pick up config changes."""
+    from . import prereqs
+
+    prereqs.ensure({"prometheus"})
     cfg.ensure_dirs()
+    monitoring.prepare(cfg)
     new = render(cfg, progs)
     old = conf_path(cfg).read_text() if conf_path(cfg).exists() else ""
     if supervisord_pid(cfg) and _head(old) != _head(new):
@@ -303,7 +312,10 @@ def _size(path: Path) -> int:
 
 def run_foreground(cfg: Config) -> int:
     """procs-up, stream every program's log with a label until Ctrl-C/SIGTERM, then procs-down."""
-    sources = {name: prog_log(cfg, name) for name in programs(cfg)}
+    # The monitoring programs' own chatter (Prometheus compactions, Flower polls) stays in
+    # their files unless COMANDA_RUN_LOGS=all: `make run` shows the orders going through.
+    quiet = () if os.environ.get("COMANDA_RUN_LOGS") == "all" else monitoring.QUIET_IN_RUN
+    sources = {name: prog_log(cfg, name) for name in programs(cfg) if name not in quiet}
     sources["supervisor"] = sup_log(cfg)
     followers = [_Follower(label, path, _size(path)) for label, path in sources.items()]
 

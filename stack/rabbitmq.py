@@ -83,18 +83,39 @@ def env(cfg: Config) -> dict[str, str]:
     }
 
 
-def _render(cfg: Config) -> None:
-    conf = cfg.conf_dir / "rabbitmq"
-    conf.mkdir(parents=True, exist_ok=True)
-    (conf / "rabbitmq.conf").write_text(
+def _conf_text(cfg: Config) -> str:
+    return (
         "# Rendered by `python -m stack` on every start; edits are overwritten.\n"
         f"listeners.tcp.default = 127.0.0.1:{cfg.rabbitmq_port}\n"
         "loopback_users.guest = true\n"
         "disk_free_limit.absolute = 100MB\n"
         "log.console = false\n"
         "log.file.level = info\n"
+        # The management UI and HTTP API, on loopback only (login: the comanda user).
+        f"management.tcp.ip = 127.0.0.1\n"
+        f"management.tcp.port = {cfg.rabbitmq_management_port}\n"
     )
-    (conf / "enabled_plugins").write_text("[].\n")
+
+
+PLUGINS = "[rabbitmq_management].\n"
+
+
+def _stale(cfg: Config) -> bool:
+    """A running node started with another config (e.g. before the management plugin)."""
+    conf = cfg.conf_dir / "rabbitmq"
+    try:
+        return (conf / "rabbitmq.conf").read_text() != _conf_text(cfg) or (
+            conf / "enabled_plugins"
+        ).read_text() != PLUGINS
+    except OSError:
+        return True
+
+
+def _render(cfg: Config) -> None:
+    conf = cfg.conf_dir / "rabbitmq"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "rabbitmq.conf").write_text(_conf_text(cfg))
+    (conf / "enabled_plugins").write_text(PLUGINS)
     # Empty on purpose: keeps /etc/rabbitmq/rabbitmq-env.conf (the system node's) out.
     (conf / "rabbitmq-env.conf").write_text("# private node: nothing here\n")
     home = data_dir(cfg) / "home"
@@ -150,6 +171,9 @@ def _ensure_user(cfg: Config) -> None:
 
 
 def start(cfg: Config, name: str = NAME) -> None:
+    if running_pid(cfg) and _stale(cfg):
+        log("rabbitmq: its config changed (e.g. the management plugin); restarting the node")
+        stop(cfg)
     if running_pid(cfg):
         try:
             if amqp_ready(cfg):
@@ -158,7 +182,7 @@ def start(cfg: Config, name: str = NAME) -> None:
         except Exception:
             pass
     else:
-        for p in (cfg.rabbitmq_port, cfg.rabbitmq_dist_port):
+        for p in (cfg.rabbitmq_port, cfg.rabbitmq_dist_port, cfg.rabbitmq_management_port):
             if port_open(p):
                 raise ServiceError(NAME, f"port {p} is taken by another process", log_path(cfg))
         _render(cfg)
@@ -185,7 +209,10 @@ def start(cfg: Config, name: str = NAME) -> None:
         raise ServiceError(NAME, f"rabbitmqctl failed: {exc}\n{detail}", log_path(cfg)) from None
     if not wait_for(lambda: amqp_ready(cfg), 30):
         raise ServiceError(NAME, "AMQP login as comanda failed", log_path(cfg))
-    log(f"rabbitmq: ready on 127.0.0.1:{cfg.rabbitmq_port} (pid {running_pid(cfg)})")
+    log(
+        f"rabbitmq: ready on 127.0.0.1:{cfg.rabbitmq_port} (pid {running_pid(cfg)}),"
+        f" management UI http://127.0.0.1:{cfg.rabbitmq_management_port}"
+    )
 
 
 def stop(cfg: Config, name: str = NAME) -> None:

@@ -15,6 +15,23 @@ from typing import Any
 
 import pytest
 
+# The shared fixtures (clients, users, fresh tenants) for every folder.
+pytest_plugins = ["tests.support.fixtures"]
+
+SUITES = ("unit", "integration", "e2e", "security", "recovery", "chaos")
+# Tests that stop, restart or kill services or app processes run after all the others,
+# whatever folder they sit in, so no other test ever meets one on its way back up. The
+# demos restart workers, stop a consumer and (fault-tolerance) kill processes.
+DESTRUCTIVE = ("recovery", "chaos", "demo")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [i.nodeid for i in items if not any(i.get_closest_marker(m) for m in SUITES)]
+    if unmarked:
+        raise pytest.UsageError(f"tests without a suite marker {SUITES}: {unmarked[:5]}")
+    items.sort(key=lambda i: any(i.get_closest_marker(m) for m in DESTRUCTIVE))
+
+
 STACK_HINT = (
     "is not set: the tests run against the live stack. Run them with `make test` "
     '(or `eval "$(python -m stack env)"` first).'

@@ -1,11 +1,18 @@
 """How every test talks HTTPS to the stack: through nginx, verifying its certificate against
-the stack's own CA (``COMANDA_CA_FILE``, printed by ``make env``). Never ``verify=False``."""
+the stack's own CA (``COMANDA_CA_FILE``, printed by ``make env``). Never ``verify=False``.
+
+The verification itself is seeds/client.py's (the one HTTP client); this module only insists
+that the tests have a CA to verify against, where the client would fall back to the system
+store.
+"""
 
 from __future__ import annotations
 
 import os
 
 import requests
+
+from seeds import client
 
 
 def ca_file() -> str:
@@ -21,26 +28,14 @@ def ca_file() -> str:
     return path
 
 
-class StackSession(requests.Session):
-    """A session whose ``verify`` holds. requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from
-    the environment override ``Session.verify`` (psf/requests#3829); a per-request
-    ``verify`` wins over both, so every request gets it explicitly."""
-
-    def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("verify", self.verify)
-        return super().request(method, url, *args, **kwargs)
-
-
 def session(ca: str | None = None) -> requests.Session:
     """A requests session that trusts the stack's CA (COMANDA_CA_FILE, or ``ca``) only."""
-    http = StackSession()
-    http.verify = ca or ca_file()
-    return http
+    return client.session(ca or ca_file())
 
 
 def request(method: str, url: str, **kwargs) -> requests.Response:
     """``requests.request`` with the stack's CA."""
-    return requests.request(method, url, verify=ca_file(), **kwargs)
+    return client.request(method, url, ca=ca_file(), **kwargs)
 
 
 def get(url: str, **kwargs) -> requests.Response:

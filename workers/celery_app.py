@@ -66,3 +66,10 @@ def _restore_correlation(task=None, **_: object) -> None:
 
 app = make_app()
 app.set_current()  # the worker's own app is the process default (tasks, beat)
+
+# Connect the metric signal handlers in every process that loads the app (worker and beat),
+# and keep the sweeps' routine lines out of the logs.
+from workers import metrics as _metrics  # noqa: E402, F401
+from workers import quiet  # noqa: E402
+
+quiet.install(app.conf.beat_schedule)

@@ -15,7 +15,6 @@ from celery import Task
 from sqlalchemy import delete
 from sqlalchemy.exc import OperationalError
 
-from app.core.counters import bump
 from app.core.db import unit_of_work
 from app.core.models import OutboxEvent, utcnow
 from app.orders import pipeline, sweeps
@@ -37,9 +36,7 @@ class PipelineTask(Task):
         if self.step is None or order_id is None:
             return
         log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        if pipeline.give_up(order_id, self.step):
-            with unit_of_work() as session:
-                bump(session, f"pipeline_gave_up_{self.step}")
+        pipeline.give_up(order_id, self.step)  # counted by workers/metrics.py (task_failure)
 
 
 RETRY = dict(
@@ -96,8 +93,6 @@ def expire_unaccepted_orders() -> int:
     """Cancel (acceptance_timeout) orders nobody accepted in time; the void follows the
     order.cancelled event like any other cancel."""
     expired = sweeps.expire_unaccepted()
-    with unit_of_work() as session:
-        bump(session, "sweep_acceptance_timeouts", len(expired))
     if expired:
         log.info("acceptance timeout cancelled %d orders (%s...)", len(expired), expired[:20])
     return len(expired)
@@ -108,8 +103,6 @@ def redrive_stuck_orders() -> int:
     """Re-queue the next step of orders whose step got lost (a crash between a commit and
     the publish of the next task, a lost message)."""
     due = sweeps.stuck_orders()
-    with unit_of_work() as session:
-        bump(session, "sweep_redriven", len(due))
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)
         follow(step, order_id)

@@ -20,9 +20,11 @@ AUTHORIZATIONS = {
 
 
 def register_api(app: Flask) -> Api:
-    from app.api import admin, auth, catalog, customer, restaurant
+    from app.api import admin, admin_ops, auth, catalog, customer, restaurant
+    from app.api.validation import refuse_repeated_query
 
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+    blueprint.before_request(refuse_repeated_query)
     api = Api(
         blueprint,
         version="1.0",
@@ -32,7 +34,7 @@ def register_api(app: Flask) -> Api:
         doc="/docs",
         authorizations=AUTHORIZATIONS,
     )
-    for module in (auth, catalog, customer, restaurant, admin):
+    for module in (auth, catalog, customer, restaurant, admin, admin_ops):
         api.add_namespace(module.ns, path=module.PATH)
 
     @api.errorhandler(Exception)
@@ -52,10 +54,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api import register_api
     from app.api.errors import register_error_handlers
     from app.api.hardening import register_hardening
+    from app.api.metrics import public_metrics, register_request_metrics
     from app.api.ops import ops
     from app.api.proxy import TrustedProxyFix
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
+    from app.web import register_console
     from roles.passwords import prepare
 
     setup_logging("api")
@@ -70,7 +74,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(flask_app)
     register_hardening(flask_app, settings)
     register_tracing(flask_app)
+    register_request_metrics(flask_app)
+    flask_app.register_blueprint(public_metrics)
     flask_app.register_blueprint(ops)
     register_api(flask_app)
+    register_console(flask_app)
     flask_app.wsgi_app = TrustedProxyFix(flask_app.wsgi_app, settings.trusted_proxies)
     return flask_app

@@ -126,6 +126,9 @@ def order_models(ns: Namespace):
             "created_at": fields.String(),
             "updated_at": fields.String(),
             "timeline": fields.List(fields.Nested(timeline)),
+            "acceptance_deadline": nullable(
+                fields.String, description="while AWAITING_ACCEPTANCE: when it times out"
+            ),
         },
     )
     page = ns.model(

@@ -1,5 +1,10 @@
 """The guards every endpoint goes through: a valid token of a live session, the right
-role, and (for restaurant users) the tenant their token names."""
+role, and (for restaurant users) their tenant.
+
+Who the caller is (user, role, restaurant) comes from the server-side session, not from the
+token: a token is only a signed pointer to its session. Claims that disagree with the
+session (a re-signed role, another user's sub, another tenant) mean the token was not
+issued as it is, so it is refused (401) rather than trusted or silently corrected."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from flask import g, request
 from app.core.db import read_only
 from app.core.errors import Forbidden, Unauthorized
 from roles import Role
-from roles.sessions import is_live
+from roles.sessions import Holder, holder
 from roles.tokens import InvalidToken, Principal, verify_access
 
 
@@ -24,15 +29,33 @@ def bearer_token() -> str:
     return token.strip()
 
 
+def agreed(claims: Principal, live: Holder | None) -> Principal:
+    """The caller, from the session (``live``) the token names, if the token's claims say
+    exactly what the session says; else Unauthorized. Pure: unit-tested alone."""
+    if live is None:
+        raise Unauthorized("token has been revoked")
+    if (claims.user_id, claims.role, claims.restaurant_id) != (
+        live.user_id,
+        live.role,
+        live.restaurant_id,
+    ):
+        raise Unauthorized("token is invalid")
+    return Principal(
+        user_id=live.user_id,
+        role=live.role,
+        restaurant_id=live.restaurant_id,
+        session_id=claims.session_id,
+        jti=claims.jti,
+    )
+
+
 def authenticate() -> Principal:
     try:
-        principal = verify_access(bearer_token())
+        claims = verify_access(bearer_token())
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
     with read_only() as session:
-        if not is_live(session, principal.session_id):
-            raise Unauthorized("token has been revoked")
-    return principal
+        return agreed(claims, holder(session, claims.session_id))
 
 
 def requires(*roles: Role) -> Callable:

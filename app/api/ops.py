@@ -1,17 +1,13 @@
-"""Operations endpoints: liveness, readiness (real checks of each dependency), metrics."""
+"""Operations endpoints: liveness and readiness (real checks of each dependency).
+Metrics: app/api/metrics.py (and each process's loopback port, app/core/metrics.py)."""
 
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
-from flask import Blueprint, Response, jsonify
-from sqlalchemy import func, select
+from flask import Blueprint, jsonify
 
-from app.core.counters import all_counters
-from app.core.db import read_only
-from app.core.models import Order, OutboxEvent, RestaurantEvent, utcnow
 from app.core.probes import CHECKS
 
 log = logging.getLogger("comanda.api")
@@ -21,7 +17,7 @@ _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
 
 @ops.get("/healthz")
 def healthz():
-    return jsonify({"status": "ok", "pid": os.getpid()})
+    return jsonify({"status": "ok"})  # no process id: it helps only an attacker
 
 
 @ops.get("/readyz")
@@ -45,45 +41,3 @@ def readyz():
         response.headers["Retry-After"] = "5"
         return response
     return jsonify(body)
-
-
-@ops.get("/metrics")
-def metrics():
-    lines = []
-    try:
-        with read_only() as session:
-            by_status = session.execute(
-                select(Order.status, func.count()).group_by(Order.status)
-            ).all()
-            backlog = session.scalar(select(func.count()).where(OutboxEvent.published_at.is_(None)))
-            pending_feed = session.scalar(
-                select(func.count()).where(RestaurantEvent.acked_at.is_(None))
-            )
-            overdue = session.scalar(
-                select(func.count()).where(Order.status == "PLACED", Order.deadline_at < utcnow())
-            )
-            counters = all_counters(session)
-        lines += ["# HELP comanda_orders Orders by status.", "# TYPE comanda_orders gauge"]
-        lines += [f'comanda_orders{{status="{s}"}} {n}' for s, n in by_status]
-        lines += [
-            "# HELP comanda_outbox_unpublished Outbox rows not yet on Kafka.",
-            "# TYPE comanda_outbox_unpublished gauge",
-            f"comanda_outbox_unpublished {backlog}",
-            "# HELP comanda_feed_unacked Restaurant feed events not yet acknowledged.",
-            "# TYPE comanda_feed_unacked gauge",
-            f"comanda_feed_unacked {pending_feed}",
-            "# HELP comanda_orders_past_pipeline_deadline PLACED orders past their deadline.",
-            "# TYPE comanda_orders_past_pipeline_deadline gauge",
-            f"comanda_orders_past_pipeline_deadline {overdue}",
-        ]
-        for name, value in sorted(counters.items()):
-            lines += [f"# TYPE comanda_{name}_total counter", f"comanda_{name}_total {value}"]
-        up = 1
-    except Exception:  # noqa: BLE001 - metrics must answer even when the database is down
-        up = 0
-    lines += [
-        "# HELP comanda_database_up Whether the metrics query reached PostgreSQL.",
-        "# TYPE comanda_database_up gauge",
-        f"comanda_database_up {up}",
-    ]
-    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")

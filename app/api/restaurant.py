@@ -182,6 +182,19 @@ class MenuEntry(Resource):
 @ns.route("")
 class OwnRestaurant(Resource):
     @ns.doc(security="Bearer")
+    @ns.response(200, "this restaurant, with its time to accept", restaurant_model)
+    @documented(ns, 401, 403)
+    @requires(Role.RESTAURANT)
+    def get(self):
+        """This restaurant: open or closed, and its acceptance_seconds."""
+        with read_only() as session:
+            restaurant = session.get(Restaurant, tenant())
+            return {
+                **replies.restaurant_view(restaurant),
+                "acceptance_seconds": restaurant.acceptance_seconds,
+            }
+
+    @ns.doc(security="Bearer")
     @ns.expect(body(ns, RestaurantPatch))
     @ns.response(200, "updated", restaurant_model)
     @documented(ns, 400, 401, 403, 413)

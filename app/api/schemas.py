@@ -18,10 +18,13 @@ from pydantic import (
     field_validator,
 )
 
+from roles import emails
+
 MAX_ID = 2**31 - 1
 NO_NUL = r"^[^\x00]*$"
 # Surrounding whitespace is stripped afterwards, so the pattern allows it.
-EMAIL = r"^\s*[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+\s*$"
+# The dot may be any full stop IDNA reads as one (roles/emails.py maps them).
+EMAIL = r"^\s*[^@\s\x00]+@[^@\s\x00]+[.。．｡][^@\s\x00]+\s*$"
 
 
 def _stripped(min_length: int) -> Callable[[str], str]:
@@ -35,9 +38,26 @@ def _stripped(min_length: int) -> Callable[[str], str]:
 
 
 def _email(value: str) -> str:
-    """Stored and throttled lower-cased; lower-casing can lengthen ("İ" is two characters
-    in lower case), so the 254 of the columns is checked again."""
-    value = value.strip().lower()
+    """Registration stores the normal form (roles/emails.py) and refuses look-alikes that
+    stay ambiguous. Normalising can lengthen ("İ" is two characters in lower case), so the
+    254 of the columns is checked again."""
+    try:
+        value = emails.canonical(value)
+    except emails.AmbiguousEmail as exc:
+        raise ValueError(str(exc)) from None
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain or "" in domain.split("."):
+        raise ValueError("is not an e-mail address once invisible characters are removed")
+    return _fits(value)
+
+
+def _login_email(value: str) -> str:
+    """Login looks the normal form up; an address that cannot be an account is just a
+    wrong one (401), so nothing is refused here."""
+    return _fits(emails.normalise(value))
+
+
+def _fits(value: str) -> str:
     if len(value) > 254:
         raise ValueError("must be at most 254 characters")
     return value
@@ -53,7 +73,9 @@ def text(max_length: int, min_length: int = 0, strip: bool = False) -> type[str]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Name = text(120, min_length=1, strip=True)
 Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL), AfterValidator(_email)]
-AnyEmail = Annotated[str, StringConstraints(max_length=254, pattern=NO_NUL), AfterValidator(_email)]
+AnyEmail = Annotated[
+    str, StringConstraints(max_length=254, pattern=NO_NUL), AfterValidator(_login_email)
+]
 Note = text(300)
 
 

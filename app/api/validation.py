@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.core.errors import BadRequest
 
 M = TypeVar("M", bound=BaseModel)
+MAX_CURSOR_ID = 2**31 - 1  # the id columns lists page over are 32-bit
 
 
 def json_body(optional: bool = False) -> object:
@@ -28,12 +29,41 @@ def json_body(optional: bool = False) -> object:
     if not request.mimetype == "application/json":
         raise BadRequest("Content-Type must be application/json")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise BadRequest("request body repeats a key", {str(exc): "repeated"}) from exc
     # ValueError covers bad JSON and UTF-8 and integers past Python's 4300-digit limit;
     # RecursionError is what a deeply nested body (well under 1 MiB) raises.
     except (ValueError, RecursionError) as exc:
         raise BadRequest("request body is not valid JSON") from exc
     return body
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """One rule for a key named twice in one JSON object: 400. RFC 8259 leaves it to the
+    parser ("last one wins" here, "first one wins" elsewhere), so a proxy or a log reader
+    could see another body than the one we act on."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise DuplicateKey(repeated[:64])
+    return body
+
+
+def refuse_repeated_query() -> None:
+    """One rule for a query parameter named twice (?limit=1&limit=100): 400, for every
+    parameter of every endpoint, rather than silently using the first or the last."""
+    repeated = sorted({name for name in request.args if len(request.args.getlist(name)) > 1})
+    if repeated:
+        raise BadRequest(
+            "a query parameter may appear only once",
+            {name[:64]: "repeated" for name in repeated[:10]},
+        )
 
 
 def _truncated(raw: bytes) -> bool:
@@ -101,9 +131,11 @@ def page_args() -> tuple[int, int | None]:
     try:
         decoded = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
         kind, _, value = decoded.partition(":")
+        # What make_cursor writes: "id:" and an id of the 32-bit key range (1 to 2**31-1).
+        # Anything else, 2**31 included, is refused here rather than reaching the query.
         if kind != "id" or not (value.isascii() and value.isdigit()) or len(value) > 10:
             raise ValueError
-        if int(value) > 2**31:
+        if not 1 <= int(value) <= MAX_CURSOR_ID:
             raise ValueError
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise BadRequest("cursor is malformed", {"cursor": "invalid"}) from exc

@@ -6,6 +6,7 @@ change an order's status through ``transition()``; nothing else may.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -196,3 +197,12 @@ def move_stock(current: StockState, target: StockState) -> StockState:
     if not can_move_stock(current, target):
         raise InvalidMove("stock_state", str(current), str(target))
     return StockState(target)
+
+
+def past_acceptance_deadline(status: str, deadline_at: datetime | None, now: datetime) -> bool:
+    """Whether an order awaiting acceptance has run out of time. Accept, reject and cancel
+    answer 409 once it has (app/orders/commands.py), in the transaction that holds the
+    order's lock, so a late accept cannot capture a payment the sweep is about to void;
+    the sweep's query (expire_unaccepted) then cancels it with acceptance_timeout using the
+    same comparison. Other statuses' deadlines are the pipeline's, not the restaurant's."""
+    return Status(status) == S.AWAITING_ACCEPTANCE and deadline_at is not None and deadline_at < now

@@ -41,3 +41,5 @@ def setup_logging(process: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # kafka-python 3 warns of a "blocking event loop" whenever the machine is busy: noise.
+    logging.getLogger("kafka.net").setLevel(logging.ERROR)

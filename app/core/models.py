@@ -47,7 +47,8 @@ class Restaurant(Base):
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    # Stored normalised (roles/emails.py), so the unique key is on the normalised form.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))
@@ -85,7 +86,7 @@ class MenuItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     restaurant_id: Mapped[int] = mapped_column(ForeignKey("restaurants.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
-    price_cents: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -100,7 +101,9 @@ class Order(Base):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    restaurant_id: Mapped[int] = mapped_column(Integer)  # may name no restaurant: pipeline rejects
+    # Refused at intake when it names no restaurant; the key keeps it so (an order never
+    # attaches to a restaurant created after it).
+    restaurant_id: Mapped[int] = mapped_column(ForeignKey("restaurants.id"))
     status: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(String(40))
     # Pipeline progress while PLACED: new -> validated -> stock_reserved -> (authorized).
@@ -108,7 +111,10 @@ class Order(Base):
     delivery_address: Mapped[str] = mapped_column(String(300))
     payment_method: Mapped[str] = mapped_column(String(20))
     payment_token: Mapped[str] = mapped_column(String(120))
-    total_cents: Mapped[int | None] = mapped_column(Integer)
+    total_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # Set at intake when a line named a menu item the restaurant did not have then: the
+    # pipeline rejects the order (invalid_order) even if an item with that id appears later.
+    unknown_items: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     # The time by which the order must leave its current state (acceptance or pipeline).
     deadline_at: Mapped[datetime | None] = mapped_column(Timestamp)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -138,7 +144,7 @@ class OrderItem(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     notes: Mapped[str | None] = mapped_column(String(300))
     name: Mapped[str | None] = mapped_column(String(120))  # snapshot from the menu
-    unit_price_cents: Mapped[int | None] = mapped_column(Integer)  # snapshot from the menu
+    unit_price_cents: Mapped[int | None] = mapped_column(BigInteger)  # snapshot from the menu
     # none -> reserved -> released | sold: the line's claim on menu_items.stock
     stock_state: Mapped[str] = mapped_column(String(10), default=StockState.NONE.value)
     order: Mapped[Order] = relationship(back_populates="items")
@@ -148,7 +154,7 @@ class Payment(Base):
     __tablename__ = "payments"
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
-    amount_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.PENDING.value)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
@@ -193,7 +199,7 @@ class GatewayCharge(Base):
     __tablename__ = "gateway_charges"
     idempotency_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     token: Mapped[str] = mapped_column(String(120))
-    amount_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     authorizations: Mapped[int] = mapped_column(Integer, default=0)
@@ -238,7 +244,7 @@ class ProjectedOrder(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     awaiting_at: Mapped[datetime | None] = mapped_column(Timestamp)
     accepted_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    captured_cents: Mapped[int] = mapped_column(Integer, default=0)
+    captured_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProjectedEvent(Base):
@@ -248,14 +254,6 @@ class ProjectedEvent(Base):
     consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-
-
-class Counter(Base):
-    """Monotonic counters shared by every process (sweeps, give-ups), read by /metrics."""
-
-    __tablename__ = "counters"
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LoginFailure(Base):
@@ -270,3 +268,13 @@ class LoginFailure(Base):
         Index("login_failures_account_at", "account", "at"),
         Index("login_failures_client_at", "client", "at"),
     )
+
+
+class RuntimeOverride(Base):
+    """A setting changed at run time from the console's demo controls (e.g. the gateway's
+    latency). Shared by every process through the database; absent means "use the default"."""
+
+    __tablename__ = "runtime_overrides"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

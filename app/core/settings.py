@@ -8,16 +8,23 @@ Nothing here connects to anything.
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Annotated, Self
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
 from app.core.env import ConfigError, EnvSettings, variable
 
-__all__ = ["DEFAULT_SECRET", "ConfigError", "Settings", "get_settings", "use_settings"]
+__all__ = ["PUBLISHED_DEV_SECRET", "ConfigError", "Settings", "get_settings", "use_settings"]
 
-DEFAULT_SECRET = "comanda-dev-secret-change-me-please-0123456789"  # noqa: S105 - dev only
+# The development key earlier versions shipped in this file. It is public (it is in the
+# history), so it is refused everywhere. No key lives in the source any more: `stack up`
+# writes a random one per install (<state dir>/secrets/jwt-secret) and `stack env` exports
+# it; a process started without one signs with a random key of its own (see from_env).
+PUBLISHED_DEV_SECRET = "comanda-dev-secret-change-me-please-0123456789"  # noqa: S105
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(EnvSettings):
@@ -32,7 +39,12 @@ class Settings(EnvSettings):
     orders_topic: str = variable("COMANDA_ORDERS_TOPIC", "orders")
     dlq_topic: str = variable("COMANDA_DLQ_TOPIC", "orders.dlq")
     orders_partitions: int = variable("COMANDA_ORDERS_PARTITIONS", 6)
-    jwt_secret: str = variable("COMANDA_JWT_SECRET", DEFAULT_SECRET)
+    # Random unless set: never a value anyone can read in the source.
+    jwt_secret: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(48),
+        validation_alias="COMANDA_JWT_SECRET",
+        repr=False,
+    )
     jwt_kid: str = variable("COMANDA_JWT_KID", "k1")
     # Earlier signing keys, still accepted (by kid) for tokens issued before a rotation:
     # ``kid:secret,kid:secret``.
@@ -62,6 +74,12 @@ class Settings(EnvSettings):
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = variable(
         "COMANDA_TRUSTED_PROXIES", ("127.0.0.1", "::1")
     )
+    # The console's fault controls (stop/start processes, gateway latency, traffic): for
+    # demonstrations only, off by default, refused in production.
+    demo: bool = variable("COMANDA_DEMO", False)
+    # /metrics on the public API port answers only `Authorization: Bearer <this>`; empty (the
+    # default) turns it off (404). Prometheus scrapes each process's loopback port instead.
+    metrics_token: str = variable("COMANDA_METRICS_TOKEN", "")
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod
@@ -99,6 +117,10 @@ class Settings(EnvSettings):
     @classmethod
     def from_env(cls) -> Self:
         settings = super().from_env()
+        if settings.production and not os.environ.get("COMANDA_JWT_SECRET"):
+            # Development gets a random key of this process's own (tokens good nowhere
+            # else); production must be given the key every API process shares.
+            raise ConfigError("COMANDA_JWT_SECRET must be set in production")
         settings.check()
         return settings
 
@@ -107,16 +129,27 @@ class Settings(EnvSettings):
         kids = [kid for kid, _ in self.jwt_previous_secrets]
         if self.jwt_kid in kids or len(set(kids)) != len(kids):
             raise ConfigError("COMANDA_JWT_PREVIOUS_SECRETS: each kid once, never COMANDA_JWT_KID")
+        keys = (self.jwt_secret, *(secret for _, secret in self.jwt_previous_secrets))
+        if PUBLISHED_DEV_SECRET in keys:
+            raise ConfigError(
+                "COMANDA_JWT_SECRET (or a previous secret) is the development key published in "
+                "the source: anyone can sign tokens with it. Unset it (`stack up` makes a random "
+                "one) or set a random value"
+            )
         if not self.production:
             return
-        for secret in (self.jwt_secret, *(secret for _, secret in self.jwt_previous_secrets)):
-            if secret == DEFAULT_SECRET or len(secret) < 32:
+        for secret in keys:
+            if len(secret) < MIN_SECRET_LENGTH:
                 raise ConfigError(
                     "COMANDA_JWT_SECRET (and COMANDA_JWT_PREVIOUS_SECRETS) must be random values "
                     "of at least 32 characters in production"
                 )
         if self.seed_default_passwords:
             raise ConfigError("COMANDA_SEED_DEFAULT_PASSWORDS must be off in production")
+        if self.demo:
+            raise ConfigError(
+                "COMANDA_DEMO (the console's fault controls) is refused in production"
+            )
 
 
 _current: Settings | None = None

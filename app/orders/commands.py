@@ -8,11 +8,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.core.errors import Conflict
+from app.core.errors import BadRequest, Conflict
 from app.core.lifecycle import (
     InvalidTransition,
     Reason,
@@ -20,11 +20,13 @@ from app.core.lifecycle import (
     Status,
     is_cancellable,
     next_kitchen_step,
+    past_acceptance_deadline,
 )
-from app.core.models import IdempotencyKey, Order, OrderItem, utcnow
+from app.core.models import IdempotencyKey, MenuItem, Order, OrderItem, Restaurant, utcnow
 from app.core.settings import get_settings
 from app.orders import stock
 from app.orders.changes import lock_order, move, note, placed
+from app.orders.rules import MAX_ORDER_TOTAL_CENTS, order_total, total_allowed
 
 
 def request_hash(body: dict[str, Any]) -> str:
@@ -50,6 +52,32 @@ def find_replay(session: Session, customer_id: int, key: str, digest: str) -> Or
     return session.get(Order, found.order_id)
 
 
+def check_intake(session: Session, body: dict[str, Any]) -> bool:
+    """What intake refuses (400): a restaurant that does not exist (the foreign key keeps
+    it so; an order can never attach to a restaurant created after it) and a total, at
+    today's prices, above the bound. Returns whether every line names a menu item of that
+    restaurant; if not, the pipeline rejects the order (invalid_order, as the contract
+    says) even if an item with that id is created before it runs."""
+    restaurant_id = body["restaurant_id"]
+    if session.get(Restaurant, restaurant_id) is None:
+        raise BadRequest("unknown restaurant", {"restaurant_id": "no such restaurant"})
+    ids = {line["menu_item_id"] for line in body["items"]}
+    prices = dict(
+        session.execute(
+            select(MenuItem.id, MenuItem.price_cents).where(
+                MenuItem.id.in_(ids), MenuItem.restaurant_id == restaurant_id
+            )
+        ).all()
+    )
+    known = [line for line in body["items"] if line["menu_item_id"] in prices]
+    if not total_allowed(order_total((prices[ln["menu_item_id"]], ln["quantity"]) for ln in known)):
+        raise BadRequest(
+            f"the order total may not exceed {MAX_ORDER_TOTAL_CENTS} cents",
+            {"items": f"total above {MAX_ORDER_TOTAL_CENTS} cents"},
+        )
+    return len(known) == len(body["items"])
+
+
 def place_order(
     session: Session, customer_id: int, body: dict[str, Any], idempotency_key: str | None
 ) -> tuple[Order, bool]:
@@ -59,6 +87,7 @@ def place_order(
         existing = find_replay(session, customer_id, idempotency_key, digest)
         if existing is not None:
             return existing, False
+    all_known = check_intake(session, body)
     now = utcnow()
     order = Order(
         customer_id=customer_id,
@@ -68,6 +97,7 @@ def place_order(
         delivery_address=body["delivery_address"],
         payment_method=body["payment"]["method"],
         payment_token=body["payment"]["token"],
+        unknown_items=not all_known,
         deadline_at=now + timedelta(seconds=get_settings().pipeline_stuck_seconds),
         created_at=now,
         updated_at=now,
@@ -109,8 +139,16 @@ def _conflict(exc: InvalidTransition) -> Conflict:
     return Conflict(f"order is {exc.current}: {exc}")
 
 
+def _check_deadline(order: Order) -> None:
+    """Past its acceptance deadline, an order is the sweep's to cancel (acceptance_timeout):
+    no accept, reject or cancel may race it. Checked under the order's row lock."""
+    if past_acceptance_deadline(order.status, order.deadline_at, utcnow()):
+        raise Conflict("order is past its acceptance deadline")
+
+
 def cancel_order(session: Session, customer_id: int, order_id: int, detail: str | None) -> Order:
     order = lock_order(session, order_id, customer_id=customer_id)
+    _check_deadline(order)
     if not is_cancellable(Status(order.status)):
         raise Conflict(f"order is {order.status} and can no longer be cancelled")
     stop_order(session, order, Status.CANCELLED, Reason.CUSTOMER_CANCELLED, detail)
@@ -130,6 +168,7 @@ def stop_order(
 
 def accept_order(session: Session, restaurant_id: int, order_id: int) -> Order:
     order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    _check_deadline(order)
     try:
         move(session, order, Status.CONFIRMED)
     except InvalidTransition as exc:
@@ -141,6 +180,7 @@ def accept_order(session: Session, restaurant_id: int, order_id: int) -> Order:
 
 def reject_order(session: Session, restaurant_id: int, order_id: int, detail: str) -> Order:
     order = lock_order(session, order_id, restaurant_id=restaurant_id)
+    _check_deadline(order)
     if order.status != Status.AWAITING_ACCEPTANCE:
         raise Conflict(f"order is {order.status}: only orders awaiting acceptance can be rejected")
     stop_order(session, order, Status.REJECTED, Reason.RESTAURANT_REJECTED, detail)

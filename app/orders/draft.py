@@ -88,6 +88,7 @@ class OrderFacts:
     deadline_at: datetime | None = None
     items: tuple[Line, ...] = ()
     payment: Pay | None = None
+    unknown_items: bool = False  # set at intake: a line named no item of the restaurant
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from app.orders.draft import Line, OrderFacts, Pay
 from app.orders.steps import MenuEntry, Shop
 
 orders, lines_t, payments = Order.__table__, OrderItem.__table__, Payment.__table__
+# The orders table again, unlocked, to hang the lines and payment of locked orders on.
+orders_of_lines = orders.alias("o")
 restaurants, menu = Restaurant.__table__, MenuItem.__table__
 
 ORDER_COLUMNS = (
@@ -37,17 +39,22 @@ ORDER_COLUMNS = (
     orders.c.reason,
     orders.c.total_cents,
     orders.c.deadline_at,
+    orders.c.unknown_items,
 )
 
 
 def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
+    """The locked order rows with their lines and payments, read in one more statement."""
     if not rows:
         return {}
     ids = [row.id for row in rows]
     items: dict[int, list[Line]] = {i: [] for i in ids}
+    pays: dict[int, Pay] = {}
+    # The orders (unlocked, after the lock) left-joined to their lines and payment: one row
+    # per line, or a single row for an order without lines.
     for r in conn.execute(
         select(
-            lines_t.c.order_id,
+            orders_of_lines.c.id.label("order_id"),
             lines_t.c.id,
             lines_t.c.menu_item_id,
             lines_t.c.quantity,
@@ -55,32 +62,34 @@ def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
             lines_t.c.name,
             lines_t.c.unit_price_cents,
             lines_t.c.stock_state,
+            payments.c.idempotency_key,
+            payments.c.amount_cents,
+            payments.c.status.label("payment_status"),
         )
-        .where(lines_t.c.order_id.in_(ids))
+        .select_from(
+            orders_of_lines.outerjoin(
+                lines_t, lines_t.c.order_id == orders_of_lines.c.id
+            ).outerjoin(payments, payments.c.order_id == orders_of_lines.c.id)
+        )
+        .where(orders_of_lines.c.id.in_(ids))
         .order_by(lines_t.c.id)
     ):
-        items[r.order_id].append(
-            Line(
-                r.id,
-                r.menu_item_id,
-                r.quantity,
-                r.notes,
-                r.name,
-                r.unit_price_cents,
-                StockState(r.stock_state),
+        if r.id is not None:
+            items[r.order_id].append(
+                Line(
+                    r.id,
+                    r.menu_item_id,
+                    r.quantity,
+                    r.notes,
+                    r.name,
+                    r.unit_price_cents,
+                    StockState(r.stock_state),
+                )
             )
-        )
-    pays = {
-        r.order_id: Pay(r.idempotency_key, r.amount_cents, PaymentStatus(r.status))
-        for r in conn.execute(
-            select(
-                payments.c.order_id,
-                payments.c.idempotency_key,
-                payments.c.amount_cents,
-                payments.c.status,
-            ).where(payments.c.order_id.in_(ids))
-        )
-    }
+        if r.idempotency_key is not None:
+            pays[r.order_id] = Pay(
+                r.idempotency_key, r.amount_cents, PaymentStatus(r.payment_status)
+            )
     return {
         row.id: OrderFacts(
             id=row.id,
@@ -98,6 +107,7 @@ def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
             deadline_at=row.deadline_at,
             items=tuple(items[row.id]),
             payment=pays.get(row.id),
+            unknown_items=row.unknown_items,
         )
         for row in rows
     }

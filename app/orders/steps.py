@@ -21,8 +21,10 @@ from app.core.lifecycle import (
     Stage,
     Status,
     StockState,
+    past_acceptance_deadline,
 )
 from app.orders.draft import Draft, OrderFacts, Pay, held_stock
+from app.orders.rules import order_total, total_allowed
 
 
 class Step(StrEnum):
@@ -86,7 +88,9 @@ def validate(order: OrderFacts, shop: Shop | None, now: datetime, stuck: timedel
     if next_step(order) != Step.VALIDATE:
         return draft
     wanted = {line.menu_item_id for line in order.items}
-    if shop is None or not wanted <= shop.menu.keys():
+    # unknown_items: a line named an item the restaurant did not have at intake; one with
+    # that id made since must not make the order valid (issue 8).
+    if shop is None or not wanted <= shop.menu.keys() or order.unknown_items:
         draft.stop(Status.REJECTED, Reason.INVALID_ORDER)
         return draft
     if not shop.is_open or not all(shop.menu[i].available for i in wanted):
@@ -100,7 +104,10 @@ def validate(order: OrderFacts, shop: Shop | None, now: datetime, stuck: timedel
         )
         for line in order.items
     )
-    total = sum(line.unit_price_cents * line.quantity for line in lines)
+    total = order_total((line.unit_price_cents, line.quantity) for line in lines)
+    if not total_allowed(total):  # prices rose after intake
+        draft.stop(Status.REJECTED, Reason.INVALID_ORDER)
+        return draft
     draft.set(
         items=lines,
         total_cents=total,
@@ -203,11 +210,7 @@ def give_up(order: OrderFacts, step: Step, now: datetime) -> Draft:
 def expire(order: OrderFacts, now: datetime) -> Draft:
     """The acceptance sweep: cancel an order nobody accepted before its deadline."""
     draft = Draft(order, now)
-    if (
-        order.status == Status.AWAITING_ACCEPTANCE
-        and order.deadline_at is not None
-        and order.deadline_at < now
-    ):
+    if past_acceptance_deadline(order.status, order.deadline_at, now):
         draft.stop(Status.CANCELLED, Reason.ACCEPTANCE_TIMEOUT)
     return draft
 

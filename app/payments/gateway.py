@@ -21,14 +21,18 @@ from sqlalchemy.dialects.postgresql import insert
 from app.core.db import unit_of_work
 from app.core.models import GatewayCharge, utcnow
 from app.core.settings import get_settings
+from app.payments.latency import override_ms
+from app.payments.metrics import counted
 
 FLAKY_FAILURES = 2
 
 
 def latency_ms() -> int:
     """The card network's delay per call (COMANDA_GATEWAY_LATENCY_MS, default 0). The one
-    place it is read: a runtime override replaces this function's answer."""
-    return get_settings().gateway_latency_ms
+    place it is read: the console's runtime override (app/payments/latency.py, in PostgreSQL,
+    cached 1 s) replaces this function's answer while it is set."""
+    override = override_ms()
+    return get_settings().gateway_latency_ms if override is None else override
 
 
 def _network() -> None:
@@ -66,6 +70,7 @@ class SimulatedGateway:
             select(GatewayCharge).where(GatewayCharge.idempotency_key == key).with_for_update()
         ).one_or_none()
 
+    @counted
     def authorize(self, key: str, token: str, amount_cents: int) -> Outcome:
         _network()
         with unit_of_work(self.database_url) as session:
@@ -100,6 +105,7 @@ class SimulatedGateway:
             raise GatewayTimeout(f"no reply from the gateway for {key}: outcome unknown")
         return Outcome(charge.status, "pending")
 
+    @counted
     def capture(self, key: str) -> Outcome:
         _network()
         with unit_of_work(self.database_url) as session:
@@ -113,6 +119,7 @@ class SimulatedGateway:
                 charge.captures += 1
             return Outcome(charge.status, previous)
 
+    @counted
     def void(self, key: str) -> Outcome:
         """Void an authorization, refund a capture; a void for an unknown key blocks any
         later authorization with that key (the call may still be in flight)."""
@@ -131,6 +138,7 @@ class SimulatedGateway:
                 charge.status = "refunded"
             return Outcome(charge.status, previous)
 
+    @counted
     def lookup(self, key: str) -> Outcome:
         _network()
         with unit_of_work(self.database_url) as session:

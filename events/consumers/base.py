@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import OperationalError as DatabaseUnavailable
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app.core import correlation
+from app.core import correlation, metrics
 from app.core.envelope import Envelope, PoisonMessage
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
@@ -77,13 +77,16 @@ class ConsumerLoop:
         headers = dict(message.headers or [])
         correlation.use(headers.get("correlation_id", b"").decode(errors="replace"))
         try:
-            self.handler(Envelope.from_bytes(message.value))
+            envelope = Envelope.from_bytes(message.value)
+            self.handler(envelope)
         except PoisonMessage as exc:
             log.warning("poison message at %s/%s: %s", message.partition, message.offset, exc)
             return self._dead_letter(message, f"PoisonMessage: {exc}")
         except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered
             return self._failed(message, spot, exc)
         self.attempts.pop(spot, None)
+        # One order-level line per event and group: what `make run` and `stack trace` show.
+        log.info("order %s: %s handled by %s", envelope.order_id, envelope.type, self.group_id)
         return True
 
     def _failed(self, message, spot: tuple[int, int], exc: Exception) -> bool:
@@ -158,6 +161,7 @@ class ConsumerLoop:
 
 def main(group_id: str, handler: Handler) -> None:
     setup_logging(group_id)
+    metrics.serve()
     stop = GracefulExit()
     while not stop.requested:
         try:

@@ -24,7 +24,7 @@ from datetime import datetime
 
 import requests
 
-from tests import tls
+from seeds.client import ApiClient
 from tests.bench.memory import stack_memory
 
 TARGETS = {  # figure -> (limit, unit); lower is better
@@ -35,19 +35,16 @@ TARGETS = {  # figure -> (limit, unit); lower is better
 }
 
 
-class Api:
-    def __init__(self, base: str, token: str | None = None):
-        self.base, self.http = base.rstrip("/") + "/api/v1", tls.session()
-        if token:
-            self.http.headers["Authorization"] = f"Bearer {token}"
+class Api(ApiClient):
+    """The shared client (seeds/client.py); ``call`` sends once (no 429 retry: a figure must
+    count what the server did), with paths written from /api/v1."""
 
     def call(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.http.request(method, self.base + path, timeout=30, **kwargs)
+        return self.request(method, path.lstrip("/"), retry_429=False, **kwargs)
 
     def login(self, email: str, password: str) -> Api:
-        reply = self.call("POST", "/auth/login", json={"email": email, "password": password})
-        reply.raise_for_status()
-        return Api(self.base[: -len("/api/v1")], reply.json()["access_token"])
+        super().login(email, password)
+        return self
 
 
 def setup(base: str, clients: int, orders: int) -> tuple[list[Api], int, int]:
@@ -203,7 +200,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--paced", type=int, default=100, help="orders in the paced phase")
     parser.add_argument("--rate", type=float, default=5.0, help="paced orders per second")
-    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "https://127.0.0.1:8443"))
+    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
     args = parser.parse_args()
     return run(args.url, args.orders, args.clients, args.paced, args.rate)
 

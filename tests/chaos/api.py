@@ -11,9 +11,8 @@ from typing import Any
 
 import requests
 
-from tests import tls
+from seeds.client import ApiClient
 
-API = "/api/v1"
 TIMEOUT = 15.0  # a reply slower than this is a hang
 
 
@@ -64,14 +63,14 @@ class Problems:
                     self.items.append(f"{call}: no reply within {took:.0f}s (hang)")
 
 
-class User:
-    """One account on the API; logs itself in again when its token nears expiry."""
+class User(ApiClient):
+    """One account on the API (the shared client, seeds/client.py); logs itself in again
+    when its token nears expiry. ``call`` never raises: it returns a Reply."""
 
     def __init__(self, base_url: str, email: str, password: str, problems: Problems) -> None:
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, timeout=TIMEOUT)
         self.email, self.password = email, password
         self.problems = problems
-        self.http = tls.session()  # nginx, verified against COMANDA_CA_FILE
         self.token: str | None = None
         self.expires_at = 0.0
         self.id: int | None = None
@@ -89,20 +88,21 @@ class User:
         params: dict[str, Any] | None = None,
         timeout: float = TIMEOUT,
     ) -> Reply:
-        hdrs = dict(headers or {})
+        token = None
         if auth:
             token = self.ensure_token()
             if token is None:
                 now = time.time()
                 return Reply(None, error="NotLoggedIn", sent=now, received=now)
-            hdrs["Authorization"] = f"Bearer {token}"
         sent = time.time()
         try:
-            resp = self.http.request(
+            resp = self.request(
                 method,
-                f"{self.base_url}{API}{path}",
+                path.lstrip("/"),
+                token=token,
+                retry_429=False,
                 json=json,
-                headers=hdrs,
+                headers=headers,
                 params=params,
                 timeout=timeout,
             )

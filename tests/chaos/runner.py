@@ -21,9 +21,10 @@ from tests.chaos.report import Summary, final_statuses, render
 from tests.chaos.stackctl import Stack
 from tests.chaos.traffic import Traffic
 
+# Series in the stack's Prometheus (summed); counters are per run (after - before).
 METRICS = (
-    "comanda_sweep_redriven_total",
-    "comanda_sweep_acceptance_timeouts_total",
+    'comanda_sweep_actions_total{sweep="redrive"}',
+    'comanda_sweep_actions_total{sweep="acceptance_timeout"}',
     "comanda_orders_past_pipeline_deadline",
     "comanda_outbox_unpublished",
 )
@@ -150,7 +151,7 @@ def _run(cfg: RunConfig, log: Log, stack: Stack) -> Result:
         stack, probe, ledger, plan, cfg.seed, cfg.outage, cfg.gap, cfg.recovery_limit,
         compound=cfg.compound, log=log,
     )  # fmt: skip
-    metrics_before = stack.metrics()
+    metrics_before = stack.metrics(METRICS)
 
     t0 = time.monotonic()
     traffic.start(cfg.clients)
@@ -199,14 +200,13 @@ def _run(cfg: RunConfig, log: Log, stack: Stack) -> Result:
     if faults.error is not None:
         checks[-1].fail(f"the fault thread died: {faults.error!r}")
 
-    metrics_after = stack.metrics()
+    metrics_after = stack.metrics(METRICS)
     metrics = {}
     for name in METRICS:
         if name in metrics_after:
-            before = metrics_before.get(name, 0.0) if name.endswith("_total") else 0.0
-            metrics[name + (" (run)" if name.endswith("_total") else "")] = (
-                metrics_after[name] - before
-            )
+            counter = "_total" in name
+            before = metrics_before.get(name, 0.0) if counter else 0.0
+            metrics[name + (" (run)" if counter else "")] = metrics_after[name] - before
     counts = ledger.counts()
     attempts = list(ledger.attempts.values())
     orders = {

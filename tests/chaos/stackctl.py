@@ -6,7 +6,6 @@ acts on exactly the stack that command would act on, and never on another one.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -41,6 +40,7 @@ class Stack:
         self.api_url = env["COMANDA_URL"]
         self.database_url = env["DATABASE_URL"]
         self.kafka_bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+        self.prometheus_url = self.cfg.monitoring_env()["PROMETHEUS_URL"]
         self.brokers = self.cfg.kafka_brokers
         self.http = tls.session(str(self.cfg.ca_file))  # nginx, verified against the stack CA
 
@@ -151,20 +151,20 @@ class Stack:
             time.sleep(1)
         return False
 
-    def metrics(self) -> dict[str, float]:
-        """The unlabelled samples of /metrics (name -> value)."""
-        try:
-            text = self.http.get(f"{self.api_url}/metrics", timeout=10).text
-        except requests.RequestException:
-            return {}
+    def metrics(self, names: tuple[str, ...]) -> dict[str, float]:
+        """The sum of each named series, from the stack's Prometheus (name -> value)."""
         values = {}
-        for line in text.splitlines():
-            if line.startswith("#") or "{" in line:
+        for name in names:
+            try:
+                reply = self.http.get(
+                    f"{self.prometheus_url}/api/v1/query",
+                    params={"query": f"sum({name})"},
+                    timeout=10,
+                ).json()
+                result = reply["data"]["result"]
+            except (requests.RequestException, ValueError, KeyError):
                 continue
-            parts = line.split()
-            if len(parts) == 2:
-                with contextlib.suppress(ValueError):
-                    values[parts[0]] = float(parts[1])
+            values[name] = float(result[0]["value"][1]) if result else 0.0
         return values
 
     def ensure_up(self, timeout: float = 180) -> bool:

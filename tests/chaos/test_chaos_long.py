@@ -12,7 +12,7 @@ import pytest
 from tests.chaos.runner import RunConfig, run
 from tests.chaos.stackctl import Stack
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.long]
 
 
 def test_long_chaos_run_keeps_every_invariant():

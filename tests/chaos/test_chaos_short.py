@@ -2,8 +2,8 @@
 
 Runs against the stack `make test` brings up: kill -9 of the app processes and of forked
 children, one restart of each service, poison messages; then every invariant must hold.
-`tests/chaos` sorts first in the suite, so whatever happens the stack is left healthy (every
-service started, /readyz 200) for the tests that follow.
+Marked ``chaos``: the suite runs it after every non-destructive test (tests/conftest.py), and
+whatever happens it leaves the stack healthy (every service started, /readyz 200).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from tests.chaos.runner import RunConfig, run
 from tests.chaos.stackctl import Stack
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.chaos
 
 
 def test_short_chaos_run_keeps_every_invariant():

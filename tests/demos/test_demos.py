@@ -19,7 +19,14 @@ pytestmark = [pytest.mark.demo, pytest.mark.integration]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("name", [d.name for d in DEMOS])
+# fault-tolerance kills processes under load: a chaos test as well.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(d.name, marks=[pytest.mark.chaos] if d.name == "fault-tolerance" else [])
+        for d in DEMOS
+    ],
+)
 def test_demo_runs_and_writes_its_table_and_chart(name: str) -> None:
     t0 = time.time()
     done = subprocess.run(

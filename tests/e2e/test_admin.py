@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .client import describe, expect
+from tests.support.client import describe, expect
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .client import DEFAULT_PASSWORD, describe, expect, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, describe, expect, fresh_email
 
 pytestmark = pytest.mark.e2e
 

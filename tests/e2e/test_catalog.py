@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .client import describe, expect
+from tests.support.client import describe, expect
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .client import describe
+from tests.support.client import describe
+
 from .test_payments import gateway_charge
 
 pytestmark = pytest.mark.e2e

@@ -3,14 +3,15 @@ the documented envelope, and each event once (after deduplication by ``event_id`
 
 from __future__ import annotations
 
+import contextlib
 import json
-import time
 import uuid
 from collections import defaultdict
 
 import pytest
 
-from .client import expect
+from tests.conftest import wait_until
+from tests.support.client import expect
 
 pytestmark = pytest.mark.e2e
 
@@ -98,8 +99,8 @@ def test_orders_topic_keys_partition_and_order(orders_consumer, make_restaurant,
     # read until every expected event of R has been seen
     records = []  # (partition, offset, key, envelope)
     seen_types: dict[int, set[str]] = defaultdict(set)
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
+
+    def read_until_all_seen() -> bool:
         batch = orders_consumer.poll(timeout_ms=500, max_records=500)
         for tp, messages in batch.items():
             for msg in messages:
@@ -111,8 +112,10 @@ def test_orders_topic_keys_partition_and_order(orders_consumer, make_restaurant,
                     continue
                 records.append((tp.partition, msg.offset, msg.key, envelope))
                 seen_types[envelope.get("order_id")].add(envelope.get("type"))
-        if all(expected[oid] <= seen_types[oid] for oid in expected):
-            break
+        return all(expected[oid] <= seen_types[oid] for oid in expected)
+
+    with contextlib.suppress(AssertionError):  # what is missing is reported just below
+        wait_until(read_until_all_seen, timeout=45, interval=0, message="every expected event")
     missing = {
         flows[oid]: sorted(expected[oid] - seen_types[oid])
         for oid in expected

@@ -1,4 +1,5 @@
-"""Operations endpoints: health, readiness, metrics and the API documentation."""
+"""Operations endpoints: health, readiness, metrics (closed to anonymous callers) and the API
+documentation."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 import pytest
 
-from .client import describe, expect
+from tests.support.client import describe, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -56,16 +57,15 @@ def test_readyz_names_each_dependency(api):
         assert name in text, f"/readyz does not name {name}: {resp.text}"
 
 
-def test_metrics_is_prometheus_text(api):
-    api.get("/healthz", token=None)
-    resp = api.get("/metrics", token=None)
-    assert resp.status_code == 200, describe(resp)
-    assert resp.headers.get("Content-Type", "").startswith("text/plain"), resp.headers
-    lines = [ln for ln in resp.text.splitlines() if ln and not ln.startswith("#")]
-    assert lines, "no samples in /metrics"
-    sample = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eEaInNf]+( \d+)?$")
-    bad = [ln for ln in lines if not sample.match(ln)]
-    assert not bad, f"not Prometheus samples: {bad[:5]}"
+def test_anonymous_metrics_on_the_public_port_get_nothing(api):
+    """Prometheus scrapes each process's loopback port (tests/e2e/test_monitoring.py); on the
+    public port /metrics is off (404) or needs COMANDA_METRICS_TOKEN (401)."""
+    for token in (None, "Bearer guess"):
+        headers = {"Authorization": token} if token else {}
+        resp = api.get("/metrics", token=None, headers=headers)
+        assert resp.status_code in (401, 404), describe(resp)
+        assert "comanda_" not in resp.text and "# TYPE" not in resp.text, resp.text[:300]
+        assert resp.json().get("message"), describe(resp)
 
 
 def test_swagger_spec_lists_every_contract_endpoint(api):
@@ -96,6 +96,8 @@ def test_unknown_path_is_json_404(api):
     assert resp.json().get("message")
 
 
-def test_wrong_method_is_not_a_5xx(api):
+def test_a_method_the_path_does_not_have_is_405_naming_the_allowed_ones(api):
     resp = api.request("DELETE", "restaurants", token=None)
-    assert resp.status_code in (404, 405), describe(resp)
+    assert resp.status_code == 405, describe(resp)
+    assert "GET" in resp.headers["Allow"] and "DELETE" not in resp.headers["Allow"]
+    assert resp.json().get("message")

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from .client import DEFAULT_ADDRESS, describe, expect, timeline_events
+from tests.support.client import DEFAULT_ADDRESS, describe, expect, timeline_events
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +118,7 @@ def test_place_order_and_pipeline_reaches_awaiting_acceptance(customer, make_res
 
 
 @pytest.fixture(scope="module")
-def shop(make_restaurant):
+def pastel_shop(make_restaurant):
     return make_restaurant(items=[("Pastel", 900, 100)])
 
 
@@ -127,10 +127,10 @@ def buyer(make_customer):
     return make_customer()
 
 
-def _valid_body(shop) -> dict:
+def _valid_body(pastel_shop) -> dict:
     return {
-        "restaurant_id": shop.id,
-        "items": [{"menu_item_id": shop.item_id(0), "quantity": 1, "notes": "ok"}],
+        "restaurant_id": pastel_shop.id,
+        "items": [{"menu_item_id": pastel_shop.item_id(0), "quantity": 1, "notes": "ok"}],
         "delivery_address": DEFAULT_ADDRESS,
         "payment": {"method": "card", "token": "tok_ok"},
     }
@@ -187,9 +187,9 @@ INVALID_BODIES = {
 
 
 @pytest.mark.parametrize("case", list(INVALID_BODIES), ids=list(INVALID_BODIES))
-def test_invalid_order_body_is_400_with_errors(buyer, shop, case):
+def test_invalid_order_body_is_400_with_errors(buyer, pastel_shop, case):
     mutate, field = INVALID_BODIES[case]
-    body = copy.deepcopy(_valid_body(shop))
+    body = copy.deepcopy(_valid_body(pastel_shop))
     mutate(body)
     resp = buyer.post("orders", json=body)
     assert resp.status_code == 400, describe(resp)
@@ -202,16 +202,16 @@ def test_invalid_order_body_is_400_with_errors(buyer, shop, case):
     assert buyer.get_json("orders")["items"] == []
 
 
-def test_boundaries_are_accepted(buyer, shop, make_customer):
+def test_boundaries_are_accepted(buyer, pastel_shop, make_customer):
     """50 lines, quantity 99, 300-char address and notes are all valid bodies (202)."""
     other = make_customer()
-    body = _valid_body(shop)
-    body["items"] = [{"menu_item_id": shop.item_id(0), "quantity": 1} for _ in range(50)]
+    body = _valid_body(pastel_shop)
+    body["items"] = [{"menu_item_id": pastel_shop.item_id(0), "quantity": 1} for _ in range(50)]
     body["delivery_address"] = "a" * 300
     resp = other.post("orders", json=body)
     assert resp.status_code == 202, describe(resp)
 
-    body = _valid_body(shop)
+    body = _valid_body(pastel_shop)
     body["items"][0]["quantity"] = 99
     body["items"][0]["notes"] = "n" * 300
     resp = other.post("orders", json=body)
@@ -230,10 +230,10 @@ def test_json_array_body_is_400(buyer):
     assert resp.json().get("message")
 
 
-def test_wrong_content_type_is_400(buyer, shop):
+def test_wrong_content_type_is_400(buyer, pastel_shop):
     resp = buyer.post(
         "orders",
-        data=json.dumps(_valid_body(shop)),
+        data=json.dumps(_valid_body(pastel_shop)),
         headers={"Content-Type": "text/plain"},
     )
     assert resp.status_code == 400, describe(resp)
@@ -241,15 +241,15 @@ def test_wrong_content_type_is_400(buyer, shop):
     assert buyer.get_json("orders")["items"] == []
 
 
-def test_body_over_1mib_is_413(buyer, shop):
-    body = _valid_body(shop)
+def test_body_over_1mib_is_413(buyer, pastel_shop):
+    body = _valid_body(pastel_shop)
     body["padding"] = "x" * (1024 * 1024 + 10)
     resp = buyer.post("orders", json=body)
     assert resp.status_code == 413, describe(resp)
 
 
-def test_placing_requires_a_token(api, shop):
-    resp = api.post("orders", json=_valid_body(shop), token=None)
+def test_placing_requires_a_token(api, pastel_shop):
+    resp = api.post("orders", json=_valid_body(pastel_shop), token=None)
     assert resp.status_code == 401, describe(resp)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from .client import describe, expect, timeline_events
+from tests.support.client import describe, expect, timeline_events
 
 pytestmark = pytest.mark.e2e
 

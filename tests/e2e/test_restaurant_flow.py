@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from .client import describe, expect, timeline_events
+from tests.support.client import describe, expect, timeline_events
 
 pytestmark = pytest.mark.e2e
 

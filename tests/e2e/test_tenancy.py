@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .client import describe
+from tests.support.client import describe
 
 pytestmark = pytest.mark.e2e
 

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
+from tests.conftest import wait_until
 from tests.integration.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -29,16 +29,15 @@ def start(*args: str) -> subprocess.Popen:
 
 def stop(process: subprocess.Popen, ready_marker: str, timeout: float = 30) -> str:
     """Wait for the marker in the output, send SIGTERM, return the whole output."""
-    seen, deadline = [], time.monotonic() + 60
+    seen: list[str] = []
     os.set_blocking(process.stdout.fileno(), False)
-    while time.monotonic() < deadline and not any(ready_marker in line for line in seen):
-        line = process.stdout.readline()
-        if line:
+
+    def ready_or_exited() -> bool:
+        while line := process.stdout.readline():
             seen.append(line)
-        elif process.poll() is not None:
-            break
-        else:
-            time.sleep(0.1)
+        return any(ready_marker in line for line in seen) or process.poll() is not None
+
+    wait_until(ready_or_exited, timeout=60, interval=0.1, message=repr(ready_marker))
     assert any(ready_marker in line for line in seen), "".join(seen)
     process.send_signal(signal.SIGTERM)
     os.set_blocking(process.stdout.fileno(), True)

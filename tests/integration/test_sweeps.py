@@ -5,7 +5,6 @@ storm at a bounded size."""
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,37 +12,19 @@ from sqlalchemy import func, select, text
 
 from app.core.db import read_only, transaction, unit_of_work
 from app.core.lifecycle import PaymentStatus, Stage, Status
-from app.core.models import MenuItem, Order, OutboxEvent, Restaurant, User, utcnow
+from app.core.models import MenuItem, Order, OutboxEvent, utcnow
 from app.orders import commands, facts, pipeline, steps, sweeps
 from app.payments.gateway import SimulatedGateway
-from tests.integration.test_orders_db import body, place
+from tests.conftest import wait_until
+from tests.support.usecases import body, new_kitchen, place, someone_waits_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def kitchen(on_test_db):
-    """A restaurant with a long acceptance window, plenty of stock and a few customers."""
-    with unit_of_work() as s:
-        restaurant = Restaurant(
-            name=f"r-{uuid.uuid4().hex[:6]}", cuisine="", is_open=True, acceptance_seconds=300
-        )
-        s.add(restaurant)
-        s.flush()
-        item = MenuItem(
-            restaurant_id=restaurant.id, name="x", price_cents=1000, stock=10_000, available=True
-        )
-        customers = [
-            User(email=f"{uuid.uuid4().hex}@t.io", password_hash="x", name="c", role="customer")
-            for _ in range(4)
-        ]
-        s.add_all([item, *customers])
-        s.flush()
-        return {
-            "restaurant": restaurant.id,
-            "item": item.id,
-            "customers": [c.id for c in customers],
-        }
+    """A restaurant with plenty of stock and a few customers."""
+    return new_kitchen(stock=10_000, customers=4)
 
 
 def _set(order_id: int, **columns) -> None:
@@ -51,19 +32,6 @@ def _set(order_id: int, **columns) -> None:
         order = s.get(Order, order_id)
         for name, value in columns.items():
             setattr(order, name, value)
-
-
-def _someone_waits_for(backend: int) -> bool:
-    """Whether another session is blocked on a lock that ``backend`` holds."""
-    with read_only() as s:
-        return bool(
-            s.scalar(
-                text(
-                    "select count(*) from pg_stat_activity where :me = any(pg_blocking_pids(pid))"
-                ),
-                {"me": backend},
-            )
-        )
 
 
 def test_bug3_the_sweep_never_overwrites_an_acceptance_deadline(kitchen):
@@ -86,10 +54,9 @@ def test_bug3_the_sweep_never_overwrites_an_acceptance_deadline(kitchen):
         )
         worker.start()
         # The worker's recording transaction is now blocked on the sweep's row lock.
-        deadline = utcnow() + timedelta(seconds=30)
-        while not _someone_waits_for(me) and utcnow() < deadline:
-            threading.Event().wait(0.05)
-        assert _someone_waits_for(me), "the worker never met the sweep's lock"
+        wait_until(
+            lambda: someone_waits_for(me), timeout=30, interval=0.05, message="the worker blocked"
+        )
     worker.join(30)
     with read_only() as s:
         order = s.get(Order, order_id)

@@ -3,66 +3,50 @@ order's work: the API's event, then (through Kafka and a Celery task) the worker
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from tests import tls
+from seeds.client import order_body
+from tests.conftest import wait_until
+from tests.support.client import expect
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_request_id_follows_the_order_through_kafka_and_celery():
-    api = os.environ["COMANDA_URL"] + "/api/v1"
-    login = tls.post(
-        f"{api}/auth/login",
-        timeout=20,
-        json={"email": "bruno@comanda.dev", "password": "bruno-password"},
-    )
-    token = login.json()["access_token"]
-    menu = tls.get(f"{api}/restaurants/2", timeout=20).json()["menu"]
+def test_the_request_id_follows_the_order_through_kafka_and_celery(
+    make_restaurant, make_customer, db_engine
+):
+    restaurant, customer = make_restaurant(), make_customer()
     trace = f"trace-{uuid.uuid4().hex[:12]}"
-    reply = tls.post(
-        f"{api}/orders",
-        timeout=20,
-        headers={"Authorization": f"Bearer {token}", "X-Request-ID": trace},
-        json={
-            "restaurant_id": 2,
-            "delivery_address": "Rua 2",
-            "items": [{"menu_item_id": menu[-1]["id"], "quantity": 1}],
-            "payment": {"method": "card", "token": "tok_ok"},
-        },
-    )
-    assert reply.status_code == 202 and reply.headers["X-Request-ID"] == trace
-    engine = create_engine(os.environ["DATABASE_URL"])
-    deadline, kinds = time.monotonic() + 60, []
-    while time.monotonic() < deadline and "order.awaiting_acceptance" not in kinds:
-        with engine.connect() as conn:
-            kinds = (
+    body = order_body(restaurant.id, [(restaurant.item_id(), 1)])
+    reply = expect(customer.post("orders", json=body, headers={"X-Request-ID": trace}), 202)
+    assert reply.headers["X-Request-ID"] == trace
+
+    def kinds() -> list[str]:
+        with db_engine.connect() as conn:
+            return list(
                 conn.execute(
                     text(
                         "select payload->>'type' from outbox where headers->>'correlation_id' = :t "
                         "order by id"
                     ),
                     {"t": trace},
-                )
-                .scalars()
-                .all()
+                ).scalars()
             )
-        time.sleep(0.5)
-    engine.dispose()
-    assert kinds[0] == "order.placed", kinds  # written by the API
-    assert "order.awaiting_acceptance" in kinds  # written by a Celery task, after Kafka
 
-
-def test_a_malformed_request_id_is_replaced():
-    reply = tls.get(
-        os.environ["COMANDA_URL"] + "/healthz",
-        timeout=20,
-        headers={"X-Request-ID": "bad id\twith spaces" * 10},
+    seen = wait_until(
+        lambda: (found := kinds()) and "order.awaiting_acceptance" in found and found,
+        timeout=60,
+        interval=0.5,
+        message="the worker's events carrying the request id",
     )
+    assert seen[0] == "order.placed", seen  # written by the API
+    assert "order.awaiting_acceptance" in seen  # written by a Celery task, after Kafka
+
+
+def test_a_malformed_request_id_is_replaced(api):
+    reply = api.get("/healthz", token=None, headers={"X-Request-ID": "bad id\twith spaces" * 10})
     echoed = reply.headers["X-Request-ID"]
     assert echoed != "bad id\twith spaces" * 10 and len(echoed) == 32

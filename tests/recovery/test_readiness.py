@@ -9,92 +9,51 @@ hang.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-import uuid
+from dataclasses import dataclass
 
 import pytest
 import requests
 
-from tests import tls
+from tests.conftest import wait_until
 from tests.integration.conftest import REPO
+from tests.support.client import Client, FreshRestaurant
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.recovery
 CHECK_NAME = {"postgres": "database", "kafka": "kafka", "rabbitmq": "rabbitmq"}
-API = os.environ.get("COMANDA_URL", "")
 
 
-def call(method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return tls.request(method, f"{API}{path}", headers=headers, timeout=20, **kwargs)
+@dataclass
+class Kitchen:
+    """A fresh restaurant with one item, and a customer to order from it."""
 
+    restaurant: FreshRestaurant
+    customer: Client
 
-def login(email: str, password: str) -> str:
-    reply = call("POST", "/api/v1/auth/login", json={"email": email, "password": password})
-    assert reply.status_code == 200, reply.text
-    return reply.json()["access_token"]
+    def place(self) -> requests.Response:
+        return self.customer.place_order(self.restaurant.id, [(self.restaurant.item_id(), 1)])
+
+    def status(self, order_id: int) -> str:
+        return self.customer.order(order_id)["status"]
 
 
 @pytest.fixture(scope="module")
-def shop() -> dict:
-    """A fresh restaurant with one item, its user's token and a customer's token."""
-    tag = uuid.uuid4().hex[:8]
-    admin = login("admin@comanda.dev", "admin-password")
-    restaurant = call(
-        "POST",
-        "/api/v1/admin/restaurants",
-        admin,
-        json={"name": f"recovery-{tag}", "cuisine": "test"},
-    ).json()
-    user = {"email": f"kitchen-{tag}@t.io", "password": "kitchen-pass", "name": "k"}
-    call("POST", f"/api/v1/admin/restaurants/{restaurant['id']}/users", admin, json=user)
-    kitchen = login(user["email"], user["password"])
-    item = call(
-        "POST",
-        "/api/v1/restaurant/menu",
-        kitchen,
-        json={"name": "soup", "price_cents": 1000, "stock": 100},
-    ).json()
-    buyer = {"email": f"buyer-{tag}@t.io", "password": "buyer-pass", "name": "b"}
-    call("POST", "/api/v1/auth/register", json=buyer)
-    return {
-        "restaurant": restaurant["id"],
-        "item": item["id"],
-        "customer": login(buyer["email"], buyer["password"]),
-    }
+def kitchen(make_restaurant, make_customer) -> Kitchen:
+    return Kitchen(make_restaurant(items=[("soup", 1000, 100)]), make_customer())
 
 
-def place(shop: dict) -> requests.Response:
-    return call(
-        "POST",
-        "/api/v1/orders",
-        shop["customer"],
-        json={
-            "restaurant_id": shop["restaurant"],
-            "delivery_address": "Rua 1",
-            "items": [{"menu_item_id": shop["item"], "quantity": 1}],
-            "payment": {"method": "card", "token": "tok_ok"},
-        },
-    )
+def until(probe, timeout: float, what: str):
+    """wait_until, with a refused connection counting as "not yet" (the API may restart)."""
 
-
-def wait_for(probe, timeout: float, what: str):
-    deadline, last = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
+    def attempt():
         try:
-            last = probe()
-            if last is not None and last is not False:
-                return last
+            return probe()
         except requests.RequestException as exc:
-            last = exc
-        time.sleep(1)
-    raise AssertionError(f"{what}: last seen {last!r}")
+            raise AssertionError(repr(exc)) from exc
 
-
-def readyz() -> requests.Response:
-    return call("GET", "/readyz")
+    return wait_until(attempt, timeout=timeout, interval=1, message=what)
 
 
 def stack(command: str, service: str) -> None:
@@ -109,49 +68,45 @@ def stack(command: str, service: str) -> None:
 
 
 @pytest.mark.parametrize("service", ["rabbitmq", "kafka", "postgres"])
-def test_a_stopped_service_is_named_ridden_out_and_recovered(service, shop):
-    wait_for(lambda: readyz().status_code == 200, 90, "stack not ready before the test")
+def test_a_stopped_service_is_named_ridden_out_and_recovered(service, kitchen, api):
+    def readyz() -> requests.Response:
+        return api.get("/readyz", token=None)
+
+    until(lambda: readyz().status_code == 200, 90, "stack not ready before the test")
     stack("stop", service)
     try:
-        down = wait_for(
-            lambda: (r := readyz()).status_code == 503 and r,
+        body = until(  # the body: a 503 Response itself is falsy
+            lambda: (r := readyz()).status_code == 503 and r.json(),
             30,
             f"readyz stayed 200 without {service}",
         )
-        body = down.json()
         assert body["checks"][CHECK_NAME[service]].startswith("down")
         assert CHECK_NAME[service] in body["message"]
         others = [c for s, c in CHECK_NAME.items() if s != service]
         assert all(body["checks"][c] == "ok" for c in others), body
         started = time.monotonic()
-        during = place(shop)
+        during = kitchen.place()
         assert time.monotonic() - started < 15, "the API hung while a service was down"
         if service == "postgres":
             assert during.status_code == 503, during.text
             assert during.headers.get("Retry-After") and during.json()["message"]
-            assert call("GET", "/healthz").status_code == 200  # the process itself is alive
+            assert api.get("/healthz", token=None).status_code == 200  # the process itself is alive
         else:
             assert during.status_code == 202, during.text
     finally:
         stack("start", service)
-    wait_for(lambda: readyz().status_code == 200, 90, f"readyz did not recover after {service}")
+    until(lambda: readyz().status_code == 200, 90, f"readyz did not recover after {service}")
     if service != "postgres":
         order_id = during.json()["id"]
-        wait_for(
-            lambda: (
-                call("GET", f"/api/v1/orders/{order_id}", shop["customer"]).json()["status"]
-                == "AWAITING_ACCEPTANCE"
-            ),
+        until(
+            lambda: kitchen.status(order_id) == "AWAITING_ACCEPTANCE",
             90,
             f"an order placed while {service} was down did not complete",
         )
-    after = place(shop)
+    after = kitchen.place()
     assert after.status_code == 202, after.text
-    wait_for(
-        lambda: (
-            call("GET", f"/api/v1/orders/{after.json()['id']}", shop["customer"]).json()["status"]
-            == "AWAITING_ACCEPTANCE"
-        ),
+    until(
+        lambda: kitchen.status(after.json()["id"]) == "AWAITING_ACCEPTANCE",
         90,
         f"the pipeline did not resume after {service}",
     )

@@ -1,4 +1,5 @@
-"""Fixtures for the security suite: the e2e clients and tenants, two of each kind of caller
+"""Fixtures for the security suite (the clients and tenants are the shared ones,
+tests/support/fixtures.py): two of each kind of caller
 with their objects, and an in-process API (a second "API process" on the stack's database)
 for what cannot be done from 127.0.0.1 over HTTP without locking it out.
 
@@ -15,17 +16,7 @@ import pytest
 
 from app.core.db import dispose_all
 from app.core.settings import Settings, get_settings, use_settings
-from tests.e2e.client import Client, FreshRestaurant, describe
-from tests.e2e.conftest import (  # noqa: F401 - fixtures shared with the e2e suite
-    api,
-    as_admin,
-    customer,
-    make_customer,
-    make_customers,
-    make_restaurant,
-    new_client,
-    restaurant,
-)
+from tests.support.client import Client, FreshRestaurant, describe
 
 # Words that must never reach a client: stack traces, SQL, the libraries underneath.
 LEAKS = (
@@ -89,7 +80,7 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def world(make_restaurant, make_customer, as_admin) -> World:  # noqa: F811
+def world(make_restaurant, make_customer, as_admin) -> World:
     # A day to accept: the live orders must still be live when the last test looks at them.
     x, y = make_restaurant(acceptance_seconds=86_400), make_restaurant(acceptance_seconds=86_400)
     a, b = make_customer(), make_customer()

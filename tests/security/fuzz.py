@@ -24,10 +24,12 @@ from pathlib import Path
 
 from tests import tls
 from tests.conftest import wait_until
-from tests.e2e.client import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_PASSWORD, Client, fresh_email
+from tests.support.client import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_PASSWORD, Client, fresh_email
 
 REPO = Path(__file__).resolve().parents[2]
-ROLES = ("anonymous", "customer", "restaurant", "admin")
+# "tampered": the customer's token re-signed as an admin's (fuzz_hooks.py): every operation
+# that requires a token must refuse it.
+ROLES = ("anonymous", "customer", "restaurant", "admin", "tampered")
 CHECKS_OFF = {
     # The spec cannot say everything the server checks, so some schema-valid requests are
     # rightly refused with a documented 400: cursors are opaque (a random string is not
@@ -93,6 +95,7 @@ def accounts(base_url: str) -> dict:
             "customer": (customer.email, customer.password),
             "restaurant": (staff.email, staff.password),
             "admin": (admin.email, admin.password),
+            "tampered": (customer.email, customer.password),
         },
         "logout": (logout.email, logout.password),
         # Ids of real objects the hooks swap in for half the generated ones (fuzz_hooks.py).
@@ -148,6 +151,7 @@ def run_role(base_url: str, role: str, prepared: dict, args, out: Path) -> RoleR
         "COMANDA_FUZZ_LOGOUT_EMAIL": prepared["logout"][0],
         "COMANDA_FUZZ_LOGOUT_PASSWORD": prepared["logout"][1],
         "COMANDA_FUZZ_IDS": json.dumps(prepared["ids"]),
+        "COMANDA_FUZZ_TAMPER": "1" if role == "tampered" else "",
         "PYTHONPATH": str(REPO),
     }
     started = time.monotonic()

@@ -16,13 +16,21 @@ items and orders, so bodies are fuzzed against objects in every state.
 
 The token goes on through auth providers rather than a fixed header, so the checks that
 drop or spoil it (``ignored_auth``, ``missing_required_header``) really send none.
+
+Issue 8's cases: half the generated cursors (the even-length ones) are swapped for crafted
+ones (``id:2147483648``, negative, zero, huge), which must be a documented 400, never a
+5xx; and the ``tampered`` run (COMANDA_FUZZ_TAMPER) re-signs its customer's token as an
+admin with the stack's own key, which every operation that requires a token must refuse
+(check ``tampered_token_is_refused``).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
+import jwt
 import schemathesis
 from hypothesis.internal import lambda_sources
 
@@ -64,6 +72,9 @@ LOGOUT = (
 )
 
 
+TAMPER = bool(os.environ.get("COMANDA_FUZZ_TAMPER"))
+
+
 def _token(email: str, password: str) -> str:
     resp = tls.post(
         f"{os.environ['COMANDA_URL']}/api/v1/auth/login",
@@ -71,7 +82,57 @@ def _token(email: str, password: str) -> str:
         timeout=30,
     )
     resp.raise_for_status()
-    return resp.json()["access_token"]
+    token = resp.json()["access_token"]
+    return _as_admin(token) if TAMPER else token
+
+
+def _as_admin(token: str) -> str:
+    """The same session's token, its claims changed to an admin's and signed again with the
+    stack's key: what a leaked key would let anyone do."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(token)["kid"]
+    claims.update(role="admin", restaurant_id=None)
+    return jwt.encode(claims, os.environ["COMANDA_JWT_SECRET"], "HS256", headers={"kid": kid})
+
+
+# What may answer a tampered token before the guard runs: routing (404, 405) and the
+# repeated-parameter rule (400). Anything else means the claims were believed.
+BEFORE_THE_GUARD = {400, 401, 404, 405}
+
+
+@schemathesis.check
+def tampered_token_is_refused(ctx, response, case):
+    if not TAMPER or not (case.operation.definition.raw or {}).get("security"):
+        return None
+    if response.request.method.upper() != case.operation.method.upper():
+        return None  # e.g. the coverage phase's OPTIONS: a CORS preflight, no view runs
+    sent = (case.headers or {}).get("Authorization") or response.request.headers.get(
+        "Authorization"
+    )
+    if sent and response.status_code not in BEFORE_THE_GUARD:
+        raise AssertionError(
+            f"a token re-signed as admin got {response.status_code}, not 401: "
+            "the guard believed claims that disagree with the session"
+        )
+    return None
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+CRAFTED_CURSORS = [
+    _b64(f"id:{value}") for value in ("2147483648", "-1", "0", "99999999999", "4294967296")
+]
+
+
+@schemathesis.hook
+def map_query(context, query):
+    if isinstance(query, dict) and isinstance(query.get("cursor"), str):
+        cursor = query["cursor"]
+        if len(cursor) % 2 == 0:
+            return {**query, "cursor": CRAFTED_CURSORS[len(cursor) // 2 % len(CRAFTED_CURSORS)]}
+    return query
 
 
 class _Bearer:

@@ -15,18 +15,21 @@ which must answer 404 and stay as it was.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jwt
 import pytest
 import requests
 
+from app.core.settings import Settings
 from tests import tls
-from tests.e2e.client import DEFAULT_PASSWORD, Client, describe, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, Client, describe, expect, fresh_email
 
 from .conftest import World, assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 CALLERS = ("anonymous", "customer_a", "customer_b", "restaurant_x", "restaurant_y", "admin")
 ROLE = {
@@ -126,6 +129,25 @@ OPS = [
     Op("POST", "/admin/restaurants/{restaurant_id}/users", "admin", 201, "restaurant", new_user),
     Op("GET", "/admin/orders", "admin", 200),
     Op("GET", "/admin/stats", "admin", 200),
+    Op("GET", "/restaurant", "restaurant", 200),
+    Op("GET", "/admin/ops/kafka", "admin", 200),
+    Op("GET", "/admin/ops/celery", "admin", 200),
+    Op("GET", "/admin/ops/outbox", "admin", 200),
+    Op("GET", "/admin/ops/series", "admin", 200),
+    Op("GET", "/admin/ops/dlq", "admin", 200),
+    Op("GET", "/admin/ops/demo", "admin", 200),
+    # The demo controls get bodies the admin's call refuses (400, checked before whether
+    # COMANDA_DEMO is on), so the matrix never stops a process or starts traffic.
+    Op("POST", "/admin/ops/dlq/replay", "admin", 400, body=lambda w: {"spots": []}),
+    Op(
+        "POST",
+        "/admin/ops/demo/processes/{target}",
+        "admin",
+        400,
+        body=lambda w: {"action": "reset"},
+    ),
+    Op("POST", "/admin/ops/demo/gateway-latency", "admin", 400, body=lambda w: {"ms": -1}),
+    Op("POST", "/admin/ops/demo/traffic", "admin", 400, body=lambda w: {"rate": -1}),
 ]
 OWNED = {"live", "done", "item"}  # objects that belong to one customer or tenant
 
@@ -265,3 +287,136 @@ def test_foreign_calls_changed_nothing(world):
     assert world.b.order(world.live_by)["status"] == "AWAITING_ACCEPTANCE"
     assert world.x.menu()[world.x.item_id(0)]["available"] is True
     assert world.y.menu()[world.y.item_id(0)]["available"] is True
+
+
+# ------------------------------------------------------------------------------ issue 8
+# Tokens whose claims were re-signed (a leaked key, an insider): the caller is the session's
+# user, so claims that disagree with it are a 401 on every protected operation, whatever
+# the claimed role, tenant or user could have done.
+
+STACK = Settings.from_env()
+TAMPERED = {
+    "customer_a as admin": ("customer_a", lambda w, c: {**c, "role": "admin"}),
+    "customer_a as restaurant_x": (
+        "customer_a",
+        lambda w, c: {**c, "role": "restaurant", "restaurant_id": w.x.id},
+    ),
+    "customer_a as customer_b": ("customer_a", lambda w, c: {**c, "sub": str(w.b.user["id"])}),
+    "restaurant_x as restaurant_y": ("restaurant_x", lambda w, c: {**c, "restaurant_id": w.y.id}),
+    "restaurant_x as admin": (
+        "restaurant_x",
+        lambda w, c: {**c, "role": "admin", "restaurant_id": None},
+    ),
+    "admin as customer_b": (
+        "admin",
+        lambda w, c: {**c, "role": "customer", "sub": str(w.b.user["id"])},
+    ),
+}
+# Who each tampered token pretends to be: its paths name that caller's own objects, so
+# a guard that believed the claims would answer 200, 202 or 409, never 401.
+POSING_AS = {
+    "customer_a as admin": "admin",
+    "customer_a as restaurant_x": "restaurant_x",
+    "customer_a as customer_b": "customer_b",
+    "restaurant_x as restaurant_y": "restaurant_y",
+    "restaurant_x as admin": "admin",
+    "admin as customer_b": "customer_b",
+}
+PROTECTED = [op for op in OPS if op.who != "public"]
+
+
+@pytest.fixture(scope="module")
+def tampered(world, new_client) -> dict[str, str]:
+    """Each tampered token, made from a fresh session of its real caller (so even a guard
+    that believed it could not log the world's own sessions out)."""
+    tokens = {}
+    for name, (caller, change) in TAMPERED.items():
+        real = client_of(world, caller)
+        fresh = new_client()
+        fresh.login(real.email, real.password)
+        claims = jwt.decode(fresh.access_token, options={"verify_signature": False})
+        tokens[name] = jwt.encode(
+            change(world, claims), STACK.jwt_secret, "HS256", headers={"kid": STACK.jwt_kid}
+        )
+    return tokens
+
+
+@pytest.mark.parametrize("name", list(TAMPERED))
+@pytest.mark.parametrize("op", PROTECTED, ids=[op.key for op in PROTECTED])
+def test_a_token_whose_claims_disagree_with_its_session_is_401(world, tampered, op, name):
+    path = op.path.lstrip("/")
+    if op.obj:
+        key = op.path[op.path.index("{") + 1 : op.path.index("}")]
+        path = path.replace(f"{{{key}}}", str(object_id(world, op, POSING_AS[name], True)))
+    body = op.body(world) if op.body else None
+    resp = world.a.request(op.method, path, token=tampered[name], json=body)
+    assert_error(resp, 401)
+
+
+def test_tampered_tokens_changed_nothing(world):
+    assert world.a.order(world.live_ax)["status"] == "AWAITING_ACCEPTANCE"
+    assert world.b.order(world.live_by)["status"] == "AWAITING_ACCEPTANCE"
+    expect(world.a.get("auth/me"), 200)  # the real sessions are alive
+
+
+# The new 400s, for every caller: what a list does with a crafted cursor or a repeated
+# parameter, and what intake does with an unknown restaurant or a total above the bound.
+PAGED = ("/restaurants", "/orders", "/restaurant/orders", "/admin/orders")
+LISTS = [op for op in OPS if op.method == "GET" and op.path in PAGED]
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+CURSORS = [b64("id:2147483648"), b64("id:-1"), b64("id:0"), b64("id:" + "9" * 10), "%%%"]
+
+
+@pytest.mark.parametrize("cursor", CURSORS)
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("op", LISTS, ids=[op.key for op in LISTS])
+def test_a_crafted_cursor_is_400_on_every_list(world, op, caller, cursor):
+    """Issue 8: base64 of id:2147483648 gave a 500 on every list, anonymous or not."""
+    want = expected(op, caller, True)
+    want = 400 if want == op.ok else want  # the caller's right to the list comes first
+    token = {"token": None} if caller == "anonymous" else {}
+    resp = client_of(world, caller).get(op.path.lstrip("/"), params={"cursor": cursor}, **token)
+    assert_error(resp, want)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("op", LISTS, ids=[op.key for op in LISTS])
+def test_a_repeated_query_parameter_is_400_for_everyone(world, op, caller):
+    """One rule, before anything else: ?limit=1&limit=100 is refused, not read either way."""
+    token = {"token": None} if caller == "anonymous" else {}
+    resp = client_of(world, caller).get(f"{op.path.lstrip('/')}?limit=1&limit=100", **token)
+    assert_error(resp, 400)
+
+
+@pytest.fixture(scope="module")
+def pricey(world) -> int:
+    """A menu item at R$ 100,000 (the schema's highest price) at X."""
+    return world.x.add_item("Caviar service", 10_000_000, 1000)["id"]
+
+
+def intake_body(world: World, case: str, pricey: int) -> dict:
+    body = OPS[[op.key for op in OPS].index("POST /orders")].body(world)
+    if case == "unknown restaurant":
+        body["restaurant_id"] = 2**31 - 1
+    else:  # the issue's order: 3 lines x 99 at R$ 100,000, 2,970,000,000 cents
+        body["items"] = [{"menu_item_id": pricey, "quantity": 99}] * 3
+    return body
+
+
+@pytest.mark.parametrize("case", ["unknown restaurant", "total above the bound"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_intake_refuses_unknown_restaurants_and_totals_above_the_bound(world, pricey, caller, case):
+    op = OPS[[op.key for op in OPS].index("POST /orders")]
+    want = expected(op, caller, True)
+    want = 400 if want == op.ok else want
+    token = {"token": None} if caller == "anonymous" else {}
+    resp = client_of(world, caller).post("orders", json=intake_body(world, case, pricey), **token)
+    body = assert_error(resp, want)
+    if want == 400:
+        field = "restaurant_id" if case == "unknown restaurant" else "items"
+        assert field in body["errors"], body

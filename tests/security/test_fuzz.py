@@ -12,7 +12,7 @@ from tests import tls
 
 from . import fuzz
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 # Per operation and phase; about 1600 cases and 20-50 s per caller on the 2-core dev machine.
 EXAMPLES = int(os.environ.get("COMANDA_FUZZ_EXAMPLES", "20"))

@@ -9,7 +9,7 @@ from tests import tls
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",

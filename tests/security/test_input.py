@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 MIB = 1024 * 1024
 ADDRESS = "Rua da Seguranca, 1"
@@ -273,6 +273,13 @@ QUERIES = [
     ("customer", "orders?cursor=aWQ6LTE"),  # "id:-1"
     ("customer", "orders?cursor=aWQ6OTk5OTk5OTk5OTk5"),  # "id:999999999999"
     ("customer", "orders?cursor=eDox"),  # "x:1"
+    ("customer", "orders?cursor=aWQ6MjE0NzQ4MzY0OA"),  # "id:2147483648": was a 500 (issue 8)
+    ("anonymous", "restaurants?cursor=aWQ6MjE0NzQ4MzY0OA"),
+    ("restaurant", "restaurant/orders?cursor=aWQ6MjE0NzQ4MzY0OA"),
+    ("admin", "admin/orders?cursor=aWQ6MjE0NzQ4MzY0OA"),
+    ("anonymous", "restaurants?cursor=aWQ6MA"),  # "id:0"
+    ("customer", "orders?limit=1&limit=100"),  # a repeated parameter (one rule: 400)
+    ("anonymous", "restaurants?cursor=&cursor="),
     ("anonymous", "restaurants?limit=1000"),
     ("anonymous", "restaurants?cursor=%C3%A1z"),
     ("restaurant", "restaurant/orders?limit=0"),
@@ -360,3 +367,42 @@ def test_readyz_names_what_is_down_but_not_why(inproc, monkeypatch):
     body = resp.get_json()
     assert body["checks"] == {"database": "ok", "kafka": "down", "rabbitmq": "ok"}
     assert "kafka" in body["message"] and "NoBrokers" not in resp.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------ issue 8
+
+
+@pytest.mark.parametrize(
+    "raw,field",
+    [
+        (b'{"reason": "a", "reason": "b"}', "reason"),
+        (b'{"payment": {"method": "card", "method": "card"}}', "method"),
+    ],
+)
+def test_a_key_repeated_in_a_json_object_is_400(world, raw, field):
+    """One rule (SECURITY.md): a repeated key is refused, not "the last one wins"."""
+    resp = world.a.post(
+        f"orders/{world.done_ax}/cancel", data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert assert_error(resp, 400)["errors"] == {field: "repeated"}
+
+
+def test_an_order_for_a_restaurant_that_does_not_exist_yet_is_refused(world, make_restaurant):
+    """Issue 8: an order for the next restaurant id got 202; the restaurant created next then
+    received it, and its staff saw the stranger's address."""
+    newest = world.a.get_json("restaurants?limit=1", token=None)["items"][0]["id"]  # newest first
+    planted = order(restaurant_id=newest + 1, items=[line(menu_item_id=world.x.item_id(0))])
+    body = assert_error(world.a.post("orders", json=planted), 400)
+    assert "restaurant_id" in body["errors"]
+    created = make_restaurant()
+    assert created.id > newest
+    assert created.client.get_json("restaurant/orders")["items"] == []
+    assert created.events() == []
+
+
+def test_an_order_total_past_32_bits_is_a_clean_400(world):
+    """Issue 8: 3 lines x 99 of a R$ 100,000 item overflowed the 32-bit total and the
+    database error reached the timeline. Now the total's bound refuses it at intake."""
+    item = world.x.add_item("Gold leaf", 10_000_000, 1000)["id"]
+    big = order(restaurant_id=world.x.id, items=[line(menu_item_id=item, quantity=99)] * 3)
+    assert "items" in assert_error(world.a.post("orders", json=big), 400)["errors"]

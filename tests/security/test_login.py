@@ -22,11 +22,11 @@ from sqlalchemy import text
 from app.core.settings import Settings
 from stack.config import Config
 from tests import tls
-from tests.e2e.client import DEFAULT_PASSWORD, describe, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, describe, fresh_email
 
 from .conftest import assert_error
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.client import DEFAULT_PASSWORD, expect, fresh_email
+from tests.support.client import DEFAULT_PASSWORD, expect, fresh_email
 
 from .conftest import PIPELINE_DONE, World
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 AWAITING = "AWAITING_ACCEPTANCE"
 FORGED_PAYMENT = {"status": "CAPTURED", "amount_cents": 1, "paid": True}

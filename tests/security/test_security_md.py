@@ -11,7 +11,7 @@ import pytest
 from app.api.hardening import CORS_HEADERS, JSON_CSP, SECURITY_HEADERS
 from app.core.settings import Settings
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.security]
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = (REPO / "SECURITY.md").read_text()

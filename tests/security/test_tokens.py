@@ -23,14 +23,14 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from app.core.settings import DEFAULT_SECRET, Settings, use_settings
+from app.core.settings import PUBLISHED_DEV_SECRET, Settings, use_settings
 from roles import tokens
-from tests.e2e.client import describe, expect
+from tests.support.client import describe, expect
 
 from .conftest import assert_error
 from .test_authz_matrix import OPS
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.security
 
 STACK = Settings.from_env()
 REQUIRED = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "role")
@@ -256,7 +256,7 @@ PRODUCTION = {"COMANDA_ENV": "production", "COMANDA_SEED_DEFAULT_PASSWORDS": "of
     "env",
     [
         {},  # the default key
-        {"COMANDA_JWT_SECRET": DEFAULT_SECRET},
+        {"COMANDA_JWT_SECRET": PUBLISHED_DEV_SECRET},
         {"COMANDA_JWT_SECRET": "short-but-not-default"},
         {"COMANDA_JWT_SECRET": "k" * 40, "COMANDA_JWT_PREVIOUS_SECRETS": "k0:short"},
         {"COMANDA_JWT_SECRET": "k" * 40, "COMANDA_SEED_DEFAULT_PASSWORDS": "on"},
@@ -317,3 +317,56 @@ def test_previous_keys_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("COMANDA_JWT_PREVIOUS_SECRETS", "no-colon")
     with pytest.raises(Exception, match="COMANDA_JWT_PREVIOUS_SECRETS"):
         Settings.from_env()
+
+
+# ------------------------------------------------------------------------------ issue 8
+
+
+def test_this_install_signs_with_a_key_of_its_own():
+    """`stack up` made a random key for this install and `stack env` exported it; the key
+    that used to be written in the source is not it (and is refused even if configured)."""
+    assert STACK.jwt_secret != PUBLISHED_DEV_SECRET and len(STACK.jwt_secret) >= 32
+
+
+def test_a_token_signed_with_the_published_development_key_is_refused(api, live):
+    """Issue 8: `make run` signed with the key in the source, so anyone could mint tokens."""
+    _, claims = live
+    for kid in (STACK.jwt_kid, "k1"):
+        forged_token = jwt.encode(claims, PUBLISHED_DEV_SECRET, "HS256", headers={"kid": kid})
+        assert_error(me(api, forged_token), 401)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sub": "999999"},
+        {"sub": "-1"},
+        {"sub": "2147483648"},
+        {"sub": "9" * 400},
+        {"sub": "9" * 5000},
+        {"sub": "1.5"},
+        {"sub": "0x10"},
+        {"sub": 7},
+        {"sub": None},
+        {"sid": "garbage"},
+        {"sid": ""},
+        {"sid": 12},
+        {"sid": {"a": 1}},
+        {"sid": "00000000-0000-0000-0000-000000000000"},
+        {"role": "superuser"},
+        {"role": ["admin"]},
+        {"restaurant_id": 1.5},
+        {"restaurant_id": "1"},
+        {"restaurant_id": 2**63},
+        {"restaurant_id": -1},
+        {"jti": {"x": 1}},
+    ],
+    ids=lambda c: ",".join(f"{k}={str(v)[:20]}" for k, v in c.items()),
+)
+def test_no_claim_the_stack_key_signs_gives_a_5xx(api, live, changes):
+    """Issue 8: a sub of 999999 or -1 gave a 500. Whatever a (leaked-key) token claims, the
+    answer is a clean 401 on every kind of endpoint."""
+    _, claims = live
+    token = sign({**claims, **changes})
+    for method, path in (("GET", "auth/me"), ("GET", "orders"), ("GET", "admin/stats")):
+        assert_error(api.request(method, path, token=token), 401)

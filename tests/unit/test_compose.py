@@ -5,7 +5,8 @@ starts a container. What is checked: the file against the Compose specification'
 schema (kept in stack/compose/), and - derived from the code, not from a list - that every
 program the local supervisor runs (stack/procs.py) is a Compose service with the same command
 and the same environment variable names, that no Compose service runs a program the supervisor
-does not, and that nginx's config is the one stack/nginx.py renders.
+does not, and that nginx's and Prometheus's configs are the ones stack/nginx.py and
+stack/monitoring.py render.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack import nginx, procs, services
+from stack import monitoring, nginx, procs, services
+from stack.__main__ import compose_cfg
 from stack.config import REPO, Config
 
 pytestmark = pytest.mark.unit
@@ -33,9 +35,6 @@ SERVICES: dict[str, dict] = COMPOSE["services"]
 # Where the image keeps what the local stack keeps in .venv and .run (Dockerfile: ENV).
 IMAGE_VENV = Path("/opt/venv")
 IMAGE_STATE = nginx.COMPOSE_STATE
-# Compose-only programs that the supervisor gains with the monitoring work of issue 10
-# (items 2-3, another branch). Strict: once the supervisor runs them, these xfails fail.
-PENDING_IN_SUPERVISOR = {"flower", "prometheus"}
 
 
 def check_jsonschema(schema: Path, instance: Path) -> subprocess.CompletedProcess[str]:
@@ -97,8 +96,10 @@ class ImageConfig(Config):
 @pytest.fixture(scope="module")
 def image_cfg() -> Config:
     """The image's paths and one API process (Compose scales the `api` service instead of
-    running api-2..api-N); ports and the rest as the local stack's defaults."""
-    return ImageConfig(state_dir=IMAGE_STATE, api_processes=1)
+    running api-2..api-N); the monitoring programs listen on the Compose network
+    (COMANDA_MONITORING_HOST=0.0.0.0, as its x-env sets); ports and the rest as the local
+    stack's defaults."""
+    return ImageConfig(state_dir=IMAGE_STATE, api_processes=1, monitoring_host="0.0.0.0")
 
 
 @pytest.fixture(scope="module")
@@ -129,24 +130,22 @@ def test_each_supervisor_program_gets_the_same_environment_names(image_cfg, name
     svc = SERVICES[name]
     if not built_from_our_dockerfile(svc) or svc["build"].get("target") != "app":
         pytest.skip(f"{name} is not a Python program of the app image (nginx: config checked)")
-    local = set(procs.supervisor_env(image_cfg)) | set(procs.program_env(image_cfg).get(name, {}))
+    local = set(procs.supervisor_env(image_cfg)) | set(procs.program_env(image_cfg, name))
     assert set(svc.get("environment") or {}) == local, name
+
+
+def test_the_monitoring_host_is_an_environment_value_of_every_app_service():
+    """Compose differs from the local stack by values only: the programs' metrics servers,
+    Flower and Prometheus listen on the network there, on loopback here."""
+    for name, svc in SERVICES.items():
+        if long_running(svc) and svc.get("image") == "comanda:local":
+            assert (svc.get("environment") or {}).get("COMANDA_MONITORING_HOST") == "0.0.0.0", name
+    assert procs.supervisor_env(Config())["COMANDA_MONITORING_HOST"] == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                strict=True, reason="its supervisor program comes with issue 10 items 2-3"
-            ),
-        )
-        if n in PENDING_IN_SUPERVISOR
-        else n
-        for n, svc in SERVICES.items()
-        if long_running(svc) and built_from_our_dockerfile(svc)
-    ],
+    [n for n, svc in SERVICES.items() if long_running(svc) and built_from_our_dockerfile(svc)],
 )
 def test_no_service_runs_a_program_the_supervisor_does_not(name):
     assert name in supervisor_programs(), f"docker-compose.yml runs {name!r}; `make up` does not"
@@ -163,6 +162,25 @@ def test_the_compose_nginx_config_is_the_one_stack_nginx_renders():
     )
     mounts = SERVICES["nginx"]["volumes"]
     assert "./stack/compose/nginx.conf:/var/lib/comanda/conf/nginx.conf:ro" in mounts
+
+
+def test_the_compose_prometheus_config_is_the_one_stack_monitoring_renders():
+    committed = (REPO / "stack" / "compose" / "prometheus.yml").read_text()
+    assert committed == monitoring.render_prometheus(compose_cfg(), compose=True), (
+        "stack/compose/prometheus.yml is stale: run `python -m stack compose-files`"
+    )
+    mounts = SERVICES["prometheus"]["volumes"]
+    assert "./stack/compose/prometheus.yml:/var/lib/comanda/conf/prometheus.yml:ro" in mounts
+
+
+def test_compose_prometheus_scrapes_the_same_jobs_as_the_local_one():
+    def jobs(text: str) -> list[str]:
+        return [job["job_name"] for job in yaml.safe_load(text)["scrape_configs"]]
+
+    compose = jobs((REPO / "stack" / "compose" / "prometheus.yml").read_text())
+    assert compose == jobs(monitoring.render_prometheus(Config(api_processes=3)))
+    # Every job but Prometheus's own is a service here.
+    assert set(compose) - {"prometheus"} <= set(SERVICES)
 
 
 def test_every_long_running_service_is_health_checked():
@@ -244,5 +262,5 @@ def test_every_app_service_uses_the_app_stage_and_the_image_venv():
     env_line = next(i for i in stages()["app"] if i.startswith("ENV PATH="))
     assert f"PATH={IMAGE_VENV}/bin:$PATH" in env_line
     for name, svc in SERVICES.items():
-        if built_from_our_dockerfile(svc) and svc["build"].get("target") == "app":
+        if long_running(svc) and svc.get("image") == "comanda:local":
             assert svc["image"] == "comanda:local", name

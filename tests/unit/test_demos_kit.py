@@ -9,11 +9,12 @@ import jwt
 import pytest
 
 from demos import forge, knobs
-from demos.fault_tolerance import classify
+from demos.fault_tolerance import classify, kills
 from demos.outcome import Outcome, Table
 from demos.registry import DEMOS, find
 from stack.config import REPO
 from tests.chaos.invariants import Check
+from tests.chaos.stackctl import FORKING, PROGRAMS
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-0123456789abcdef0123456789"
@@ -71,9 +72,18 @@ def test_classify_counts_violations_by_kind() -> None:
     lost = Check("accepted orders exist", "", violations=["a", "b"])
     doubled = Check("at most one capture per order", "", violations=["c"])
     fine = Check("no order past its pipeline deadline", "")
+    slow = Check("faults recovered", "", violations=["e"])
     other = Check("DLQ holds only the injected poison", "", violations=["d"])
-    assert classify([lost, doubled, fine, other]) == {"lost": 2, "doubled": 1, "stuck": 0,
-                                                      "other": 1}  # fmt: skip
+    assert classify([lost, doubled, fine, slow, other]) == {
+        "lost": 2, "doubled": 1, "stuck": 0, "slow": 1, "other": 1,
+    }  # fmt: skip
+
+
+def test_kills_cover_every_program_and_child_consumers_last() -> None:
+    plan = kills(short=False)
+    assert {k.removeprefix("kill -9 ").removesuffix(" child") for k in plan} >= set(PROGRAMS)
+    assert len(plan) == len(PROGRAMS) + len(FORKING)
+    assert plan[-2:] == ("kill -9 feed", "kill -9 projector")
 
 
 def test_every_demo_has_a_make_target() -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from app.core.settings import DEFAULT_SECRET, ConfigError, Settings
+from app.core.settings import PUBLISHED_DEV_SECRET, ConfigError, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -9,9 +9,27 @@ def test_development_defaults_are_accepted():
     Settings().check()
 
 
-def test_production_refuses_the_default_secret():
+def test_the_key_published_in_the_source_is_refused_everywhere():
+    for env in ("development", "production"):
+        with pytest.raises(ConfigError, match="COMANDA_JWT_SECRET"):
+            Settings(env=env, jwt_secret=PUBLISHED_DEV_SECRET, seed_default_passwords=False).check()
     with pytest.raises(ConfigError, match="COMANDA_JWT_SECRET"):
-        Settings(env="production", jwt_secret=DEFAULT_SECRET, seed_default_passwords=False).check()
+        Settings(jwt_previous_secrets=(("k0", PUBLISHED_DEV_SECRET),)).check()
+
+
+def test_no_key_in_the_source_an_unset_key_is_random_per_process(monkeypatch):
+    monkeypatch.delenv("COMANDA_JWT_SECRET", raising=False)
+    first, second = Settings.from_env(), Settings.from_env()
+    assert len(first.jwt_secret) >= 32 and first.jwt_secret != second.jwt_secret
+    assert Settings().jwt_secret != Settings().jwt_secret
+
+
+def test_production_refuses_a_missing_secret(monkeypatch):
+    monkeypatch.delenv("COMANDA_JWT_SECRET", raising=False)
+    monkeypatch.setenv("COMANDA_ENV", "production")
+    monkeypatch.setenv("COMANDA_SEED_DEFAULT_PASSWORDS", "off")
+    with pytest.raises(ConfigError, match="COMANDA_JWT_SECRET"):
+        Settings.from_env()
 
 
 def test_production_refuses_a_short_secret():

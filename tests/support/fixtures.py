@@ -1,4 +1,5 @@
-"""Fixtures for the end-to-end suite: logged-in clients and fresh tenants, all via the API."""
+"""Fixtures every suite may use (a pytest plugin, loaded by tests/conftest.py): clients of
+the running stack, logged-in users and fresh tenants, all made through the API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .client import (
+from tests.support.client import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     DEFAULT_PASSWORD,

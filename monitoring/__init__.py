@@ -1,0 +1,1 @@
+"""The `exporter` process: gauges computed from PostgreSQL and Kafka, for Prometheus."""
