@@ -3,9 +3,9 @@ at COMANDA_URL, with the shared API fixtures (tests/support/fixtures.py) for the
 of each flow.
 
 Screenshots of every view go to <state dir>/screenshots/ on every run, and copies to
-docs/img/ for the README. With COMANDA_CA_FILE set (HTTPS behind a local CA) the CA is put
-in a private NSS database, the one Chromium on Linux trusts, and certificate errors stay
-errors: nothing is ignored.
+docs/img/ for the README when COMANDA_DOC_IMAGES=1. With COMANDA_CA_FILE set (HTTPS
+behind a local CA) the CA is put in a private NSS database, the one Chromium on Linux
+trusts, and certificate errors stay errors: nothing is ignored.
 """
 
 from __future__ import annotations
@@ -103,14 +103,18 @@ def login(page, email: str, password: str) -> None:
 
 @pytest.fixture(scope="session")
 def screenshot():
-    """``screenshot(page, "customer")`` -> .run/screenshots/customer.png and docs/img/."""
+    """``screenshot(page, "customer")`` -> .run/screenshots/customer.png, and with
+    COMANDA_DOC_IMAGES=1 a copy in docs/img/ for the README (a test run leaves the tracked
+    files alone unless asked: `COMANDA_DOC_IMAGES=1 make test-browser`)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    to_docs = os.environ.get("COMANDA_DOC_IMAGES") == "1"
 
     def take(page, name: str) -> Path:
         path = SHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
-        shutil.copyfile(path, DOC_IMAGES / f"console-{name}.png")
+        if to_docs:
+            DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOC_IMAGES / f"console-{name}.png")
         return path
 
     return take

@@ -22,7 +22,11 @@ from tests import tls
 
 PROGRAMS = ("api", "relay", "pipeline", "feed", "projector", "worker", "beat")
 # Programs whose master forks workers the harness may also kill (gunicorn, celery prefork).
-FORKING = {"api": "gunicorn worker", "worker": "celery pool process"}
+# Programs with forked children to kill. The Celery worker forks only on the prefork pool
+# (COMANDA_WORKER_POOL, read as stack/procs.py reads it); on threads it is one process.
+FORKING = {"api": "gunicorn worker"}
+if (os.environ.get("COMANDA_WORKER_POOL") or "threads") == "prefork":
+    FORKING["worker"] = "celery pool process"
 SERVICES = ("postgres", "kafka", "rabbitmq")
 
 

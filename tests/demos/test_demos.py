@@ -31,7 +31,7 @@ def test_demo_runs_and_writes_its_table_and_chart(name: str) -> None:
     t0 = time.time()
     done = subprocess.run(
         [sys.executable, "-m", "demos", name, "--short"],
-        cwd=REPO, capture_output=True, text=True, timeout=420, stdin=subprocess.DEVNULL,
+        cwd=REPO, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     out = done.stdout
     assert done.returncode == 0, f"demo {name} failed:\n{out[-3000:]}\n{done.stderr[-3000:]}"
