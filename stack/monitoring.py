@@ -160,11 +160,6 @@ def urls(cfg: Config) -> list[str]:
         f"  Flower     {env['FLOWER_URL']}  (login {cfg.flower_user} / {cfg.flower_password})",
         f"  RabbitMQ   {env['RABBITMQ_MANAGEMENT_URL']}  (login comanda / comanda)",
         f"  Metrics    127.0.0.1:{cfg.metrics_port}-{cfg.metrics_port + len(METRICS_OFFSETS) - 1}"
-        + (
-            f", api-2..api-{cfg.api_processes} on"
-            f" {metrics_port(cfg, 'api-2')}-{metrics_port(cfg, api_programs(cfg)[-1])}"
-            if cfg.api_processes > 1
-            else ""
-        )
+        + "".join(f", {name} on {metrics_port(cfg, name)}" for name in api_programs(cfg)[1:])
         + " (one loopback port per program; see docs/OPERATIONS.md)",
     ]
