@@ -21,14 +21,16 @@ NGINX = Path("/usr/sbin/nginx")
 HEADERS_MORE = Path("/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so")
 HSTS = "max-age=31536000; includeSubDomains"
 # Replies nginx makes itself (never the app's) get a JSON body instead of nginx's HTML page,
-# which names nginx; same words style as the API's errors.
+# which names nginx; same words style as the API's errors. nginx code -> (status, words):
+# its 494 goes out as 431, what gunicorn answers for the same request behind it.
 OWN_ERRORS = {
-    400: "bad request",
-    404: "not found",  # only nginx's own (e.g. its internal locations); the app's pass through
-    408: "request timeout",
-    413: "request body too large",
-    414: "request line too long",
-    494: "request headers too large",
+    400: (400, "bad request"),
+    404: (404, "not found"),  # only nginx's own (e.g. its internal paths); the app's pass
+    408: (408, "request timeout"),
+    413: (413, "request body too large"),
+    414: (414, "request line too long"),
+    494: (431, "request header fields too large"),
+    505: (505, "HTTP version not supported"),
 }
 # What every reply of the API carries (app/api/hardening.py); nginx's own replies get it too.
 SECURITY_HEADERS = {
@@ -64,13 +66,13 @@ def _headers(names: dict[str, str], indent: str) -> list[str]:
 def render(site: NginxSite) -> str:
     up = "\n".join(f"        server {u} max_fails=0;" for u in site.upstreams)
     own = []
-    for code, words in OWN_ERRORS.items():
+    for code, (status, words) in OWN_ERRORS.items():
         own += [
             f"        location = /.nginx/{code} {{",
             "            internal;",
             *_headers({**SECURITY_HEADERS, "Strict-Transport-Security": HSTS}, "            "),
             "            default_type application/json;",
-            f'            return {code} \'{{"message": "{words}"}}\';',
+            f'            return {status} \'{{"message": "{words}"}}\';',
             "        }",
         ]
     # nginx's own redirect page is HTML that names nginx: the same 308 with a JSON body. Its
@@ -86,7 +88,10 @@ def render(site: NginxSite) -> str:
             "        }",
         ]
     )
-    own_pages = "\n".join(f"        error_page {c} /.nginx/{c};" for c in OWN_ERRORS)
+    own_pages = "\n".join(
+        f"        error_page {c} {'' if s == c else f'={s} '}/.nginx/{c};"
+        for c, (s, _) in OWN_ERRORS.items()
+    )
     tls_headers = "\n".join(_headers({"Strict-Transport-Security": HSTS}, "        "))
     down_headers = "\n".join(
         _headers(
