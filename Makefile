@@ -6,7 +6,6 @@ PY    := .venv/bin/python
 STACK := $(PY) -m stack
 STAMP := .venv/.installed
 STATE := $(or $(COMANDA_STATE_DIR),.run)
-API   := http://127.0.0.1:$(or $(COMANDA_API_PORT),8000)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
@@ -37,12 +36,10 @@ services: .venv
 	$(WITH_ENV) .venv/bin/alembic upgrade head
 	$(WITH_ENV) $(PY) -m seeds
 
-urls:
-	@echo
-	@echo "  Console  $(or $(COMANDA_URL),$(API))/console/"
-	@echo "  API      $(API)"
-	@echo "  Swagger  $(API)/api/v1/docs"
-	@echo "  Ready    $(API)/readyz"
+# The public URLs (nginx, HTTPS: console, API, Swagger), the plain-HTTP one that redirects,
+# the CA to trust, the API processes behind nginx (COMANDA_API_PROCESSES), and where to
+# watch it (Prometheus, Flower, the RabbitMQ UI).
+urls: .venv
 	@$(STACK) urls
 	@echo
 
@@ -126,11 +123,11 @@ status: .venv
 # under the state dir; CHAOS_KEEP=1 leaves it running). CHAOS_ARGS adds harness options,
 # e.g. CHAOS_ARGS="--seed 7". The exit status is the harness's: non-zero on any violation.
 CHAOS_1_ENV := COMANDA_STATE_DIR=$(CURDIR)/.run/chaos-1 COMANDA_KAFKA_BROKERS=1 \
-	COMANDA_API_PORT=18080 COMANDA_PG_PORT=18432 COMANDA_KAFKA_PORT=18092 \
+	COMANDA_API_PORT=18080 COMANDA_HTTP_PORT=18088 COMANDA_HTTPS_PORT=18443 COMANDA_PG_PORT=18432 COMANDA_KAFKA_PORT=18092 \
 	COMANDA_KAFKA_CONTROLLER_PORT=18093 COMANDA_RABBITMQ_PORT=18672 \
 	COMANDA_RABBITMQ_DIST_PORT=18673 COMANDA_EPMD_PORT=18369
 CHAOS_3_ENV := COMANDA_STATE_DIR=$(CURDIR)/.run/chaos-3 COMANDA_KAFKA_BROKERS=3 \
-	COMANDA_API_PORT=38080 COMANDA_PG_PORT=38432 COMANDA_KAFKA_PORT=38092 \
+	COMANDA_API_PORT=38080 COMANDA_HTTP_PORT=38088 COMANDA_HTTPS_PORT=38443 COMANDA_PG_PORT=38432 COMANDA_KAFKA_PORT=38092 \
 	COMANDA_KAFKA_CONTROLLER_PORT=38093 COMANDA_RABBITMQ_PORT=38672 \
 	COMANDA_RABBITMQ_DIST_PORT=38673 COMANDA_EPMD_PORT=38369
 # Each run starts from wiped data (a clean, repeatable start; the harness itself only ever

@@ -1,6 +1,6 @@
 """gunicorn settings for the API (``gunicorn -c app/gunicorn_conf.py "app.api:create_app()"``).
 
-Worker count and threads come from the environment; the stack passes ``--bind``. gunicorn always
+Address, port, workers, threads and the control socket come from the environment. gunicorn always
 writes a ``Server: gunicorn`` line; a JSON API has no reason to name its server, so
 that one line is dropped.
 """
@@ -18,7 +18,17 @@ from app.core import metrics
 # Before the app is preloaded: the workers' metric files of an earlier run go (multiprocess mode).
 metrics.fresh_multiproc_dir()
 
-bind = f"127.0.0.1:{os.environ.get('COMANDA_API_PORT', '8000')}"
+# Loopback by default: nginx in front is the only client (Compose sets COMANDA_API_HOST=0.0.0.0
+# inside its private network). Each API process gets its own COMANDA_API_PORT.
+_port = os.environ.get("COMANDA_API_PORT", "8000")
+bind = f"{os.environ.get('COMANDA_API_HOST', '127.0.0.1')}:{_port}"
+# X-Forwarded-Proto is believed only from the proxy (app/api/proxy.py does the same for the
+# address): the app then knows the request came over HTTPS.
+forwarded_allow_ips = os.environ.get("COMANDA_TRUSTED_PROXIES", "127.0.0.1,::1")
+# gunicorn 25+ puts one control socket in $HOME for every instance otherwise.
+_state = os.environ.get("COMANDA_STATE_DIR")
+if _state:
+    control_socket = os.path.join(_state, f"gunicorn-{_port}.ctl")
 workers = int(os.environ.get("COMANDA_API_WORKERS", "2"))
 threads = int(os.environ.get("COMANDA_API_THREADS", "4"))
 worker_class = "gthread"

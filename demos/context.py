@@ -2,7 +2,7 @@
 
 Processes are stopped and started only through the stack's own supervisord (its rendered
 config under the state dir) and ``python -m stack`` commands; the API is reached at
-``COMANDA_URL`` (https with ``COMANDA_CA_FILE`` when the stack serves TLS).
+``COMANDA_URL`` (https through nginx, verified against ``COMANDA_CA_FILE`` by seeds/client.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ class Context:
     def __init__(self, stack: Stack | None = None) -> None:
         self.stack = stack or Stack()
         self.api_url = os.environ.get("COMANDA_URL", "").rstrip("/") or self.stack.api_url
-        self.ca_file = os.environ.get("COMANDA_CA_FILE") or None
+        # nginx's certificate: seeds/client.py verifies every request against COMANDA_CA_FILE
+        # (the chaos Stack's session and the Client below both come from there).
         self.stack.api_url = self.api_url
-        if self.ca_file:
-            self.stack.http.verify = self.ca_file
         url = os.environ.get("DATABASE_URL") or self.stack.database_url
         self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
         self.out_dir = self.stack.cfg.state_dir / "demos"
@@ -40,10 +39,7 @@ class Context:
     # ------------------------------------------------------------------ clients
 
     def client(self) -> Client:
-        client = Client(self.api_url, wait_until)
-        if self.ca_file:
-            client.session.verify = self.ca_file
-        return client
+        return Client(self.api_url, wait_until)
 
     # ------------------------------------------------------------------ database (read only)
 

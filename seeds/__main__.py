@@ -18,7 +18,7 @@ def main() -> int:
         default=0,
         help="place N random orders through the API (restaurants act on them)",
     )
-    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "https://127.0.0.1:8443"))
     parser.add_argument("--seed", type=int, default=None, help="random seed for --orders")
     args = parser.parse_args()
 

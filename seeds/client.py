@@ -4,10 +4,17 @@ It knows the URL layout, the bearer tokens (log in, keep them, log in again befo
 expire), a 429's ``Retry-After`` and the order request body; nothing about the app's code.
 ``python -m seeds --orders N`` drives the API with it, and the test suites, the benchmark and
 the chaos harness build on it (tests/support/client.py, tests/chaos/api.py, tests/bench/).
+
+Certificate verification lives here and only here: the API is served over HTTPS by nginx
+with a certificate from the stack's own CA (``COMANDA_CA_FILE``, printed by ``make env``),
+and every request this module sends verifies against that file when it is set. It is passed
+per request because requests lets the environment's REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE
+override ``Session.verify`` (psf/requests#3829). Never ``verify=False``.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +25,34 @@ API = "/api/v1"
 REQUEST_TIMEOUT = 30
 DEFAULT_ADDRESS = "Rua dos Testes, 123 - Pinheiros, São Paulo"
 _UNSET: Any = object()
+
+
+def verify_setting(ca: str | None = None) -> str | bool:
+    """What ``verify=`` gets: ``ca``, else COMANDA_CA_FILE, else the system store (True)."""
+    return ca or os.environ.get("COMANDA_CA_FILE", "").strip() or True
+
+
+class VerifyingSession(requests.Session):
+    """A session whose ``verify`` holds: every request carries it explicitly, so the
+    environment's REQUESTS_CA_BUNDLE cannot replace the stack's CA."""
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, *args, **kwargs)
+
+
+def session(ca: str | None = None) -> requests.Session:
+    """A requests session for the stack's API: nginx verified against ``ca`` or
+    COMANDA_CA_FILE (the system store when neither is set)."""
+    http = VerifyingSession()
+    http.verify = verify_setting(ca)
+    return http
+
+
+def request(method: str, url: str, *, ca: str | None = None, **kwargs: Any) -> requests.Response:
+    """``requests.request`` with the stack's CA (one-off calls without a session)."""
+    kwargs.setdefault("verify", verify_setting(ca))
+    return requests.request(method, url, **kwargs)
 
 
 class UnexpectedReply(AssertionError):
@@ -61,12 +96,13 @@ def order_body(
 
 
 class ApiClient:
-    """A ``requests`` session bound to one API, optionally logged in as one user."""
+    """A ``requests`` session bound to one API, optionally logged in as one user; nginx's
+    certificate is verified against ``ca`` or COMANDA_CA_FILE on every request."""
 
-    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT):
+    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT, ca: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = session(ca)
         self.access_token: str | None = None
         self.refresh_token: str | None = None
         self.expires_at: float | None = None
@@ -102,6 +138,7 @@ class ApiClient:
         if token is not None and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {token}"
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.session.verify)
         deadline = time.monotonic() + 60
         while True:
             resp = self.session.request(method, self.url(path), headers=headers, **kwargs)

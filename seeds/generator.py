@@ -18,6 +18,7 @@ import uuid
 
 import requests
 
+from seeds.client import session
 from seeds.demo import CUSTOMERS, RESTAURANTS
 
 NEXT = {"CONFIRMED": "PREPARING", "PREPARING": "READY", "READY": "DISPATCHED",
@@ -30,8 +31,7 @@ class Caller:
 
     def __init__(self, base: str, email: str, password: str):
         self.base, self.email, self.password = base.rstrip("/"), email, password
-        self.http = requests.Session()
-        self.http.verify = os.environ.get("COMANDA_CA_FILE") or True  # HTTPS behind nginx
+        self.http = session()  # HTTPS behind nginx, verified against COMANDA_CA_FILE
         self.token = None
 
     def call(self, method: str, path: str, **kwargs) -> requests.Response | None:

@@ -7,11 +7,13 @@ stop <svc>        same as down for one service
 status            one line per service
 reset             down, then wipe the data dirs
 env               shell assignments for the running stack
+urls              the public URLs, the CA to trust, the API processes behind nginx, and
+                  where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
+compose-files     re-render stack/compose/nginx.conf and prometheus.yml (docker-compose.yml's)
 procs-up          start the app processes under supervisord, wait for the API
 procs-down        stop the app processes and supervisord
 procs-status      supervisorctl status
 run               procs-up, then stream labelled logs until Ctrl-C, then procs-down
-urls              where to watch it: Prometheus, Flower, the RabbitMQ UI (with logins)
 trace <order id>  one order's log lines from every process, in time order
 screenshots       docs/img/flower.png and prometheus.png from the running stack (Chromium)
 browser           install (as root) Chromium and certutil for the console's browser tests
@@ -105,6 +107,45 @@ def cmd_env(cfg: Config) -> int:
     return 0
 
 
+def cmd_compose_files(cfg: Config) -> int:
+    from . import monitoring, nginx
+
+    folder = cfg.repo / "stack" / "compose"
+    (folder / "nginx.conf").write_text(nginx.render(nginx.compose_site()))
+    (folder / "prometheus.yml").write_text(monitoring.render_prometheus(compose_cfg(), True))
+    print(f"stack: wrote {folder}/nginx.conf and {folder}/prometheus.yml")
+    return 0
+
+
+def compose_cfg() -> Config:
+    """The Config docker-compose.yml runs with: the defaults (not this shell's ports), one
+    API process per replica."""
+    return Config(api_processes=1)
+
+
+def cmd_urls(cfg: Config) -> int:
+    from . import monitoring
+
+    env = cfg.app_env()
+    url = env["COMANDA_URL"]
+    ports = ", ".join(map(str, cfg.api_ports))
+    print(
+        f"""
+  Console   {url}/console/
+  API       {url}/api/v1            (nginx, TLS; HTTP/2)
+  Swagger   {url}/api/v1/docs
+  Ready     {url}/readyz
+  HTTP      {env["COMANDA_HTTP_URL"]}  -> redirects (308) to {url}
+  CA        {env["COMANDA_CA_FILE"]}
+            curl --cacert "{env["COMANDA_CA_FILE"]}" {url}/healthz
+            (a browser: import that file as a trusted authority)
+  API processes behind nginx: {cfg.api_processes} (COMANDA_API_PROCESSES), 127.0.0.1:{ports}
+"""
+    )
+    print("\n".join(monitoring.urls(cfg)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m stack", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -112,9 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=[
-            "up", "down", "start", "stop", "status", "reset", "env",
-            "procs-up", "procs-down", "procs-status", "run", "browser", "urls", "trace",
-            "screenshots",
+            "up", "down", "start", "stop", "status", "reset", "env", "urls", "compose-files",
+            "procs-up", "procs-down", "procs-status", "run", "browser", "trace", "screenshots",
         ],
     )  # fmt: skip
     parser.add_argument("services", nargs="*")
@@ -144,10 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if cmd == "env":
             return cmd_env(cfg)
         if cmd == "urls":
-            from . import monitoring
-
-            print("\n".join(monitoring.urls(cfg)))
-            return 0
+            return cmd_urls(cfg)
+        if cmd == "compose-files":
+            return cmd_compose_files(cfg)
         if cmd == "screenshots":
             from . import screenshots
 

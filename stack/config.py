@@ -26,6 +26,11 @@ class Config(EnvSettings):
     api_port: int = variable("COMANDA_API_PORT", 8000)
     orders_partitions: int = variable("COMANDA_ORDERS_PARTITIONS", 6)
     dlq_partitions: int = variable("COMANDA_DLQ_PARTITIONS", 3)
+    # nginx: plain HTTP (redirects only) and HTTPS, the public ports.
+    http_port: int = variable("COMANDA_HTTP_PORT", 8080)
+    https_port: int = variable("COMANDA_HTTPS_PORT", 8443)
+    # API processes behind nginx, on consecutive loopback ports from api_port.
+    api_processes: int = variable("COMANDA_API_PROCESSES", 2)
     # Monitoring (stack/monitoring.py): loopback ports and the dev logins printed by make run.
     metrics_port: int = variable("COMANDA_METRICS_PORT", 59100)
     prometheus_port: int = variable("COMANDA_PROMETHEUS_PORT", 59090)
@@ -33,6 +38,9 @@ class Config(EnvSettings):
     rabbitmq_management_port: int = variable("COMANDA_RABBITMQ_MANAGEMENT_PORT", 55675)
     flower_user: str = variable("COMANDA_FLOWER_USER", "comanda")
     flower_password: str = variable("COMANDA_FLOWER_PASSWORD", "comanda-flower")
+    # Where the monitoring programs (Prometheus, Flower, every program's metrics server)
+    # listen: loopback here; docker-compose.yml sets 0.0.0.0 on its private network.
+    monitoring_host: str = variable("COMANDA_MONITORING_HOST", "127.0.0.1")
 
     @field_validator("state_dir")
     @classmethod
@@ -45,6 +53,13 @@ class Config(EnvSettings):
         if brokers not in (1, 3):
             raise ValueError("must be 1 or 3")
         return brokers
+
+    @field_validator("api_processes")
+    @classmethod
+    def _some_api_processes(cls, n: int) -> int:
+        if not 1 <= n <= 16:
+            raise ValueError("must be 1..16")
+        return n
 
     @classmethod
     def from_env(cls) -> Config:
@@ -78,6 +93,20 @@ class Config(EnvSettings):
         """Rendered config files (server.properties, rabbitmq.conf, supervisord.conf)."""
         return self.state_dir / "conf"
 
+    @property
+    def tls_dir(self) -> Path:
+        """The local CA and nginx's certificate (kept by `stack reset`)."""
+        return self.state_dir / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    @property
+    def api_ports(self) -> list[int]:
+        """One loopback port per API process, consecutive from COMANDA_API_PORT."""
+        return [self.api_port + i for i in range(self.api_processes)]
+
     def ensure_dirs(self) -> None:
         for d in (self.pids_dir, self.logs_dir, self.data_dir, self.conf_dir):
             d.mkdir(parents=True, exist_ok=True)
@@ -107,7 +136,11 @@ class Config(EnvSettings):
                 f"postgresql+psycopg://comanda:comanda@127.0.0.1:{self.pg_port}/comanda"
             ),
             "CELERY_BROKER_URL": f"amqp://comanda:comanda@127.0.0.1:{self.rabbitmq_port}//",
-            "COMANDA_URL": f"http://127.0.0.1:{self.api_port}",
+            # The public address: nginx, TLS with the local CA's certificate.
+            "COMANDA_URL": f"https://127.0.0.1:{self.https_port}",
+            "COMANDA_CA_FILE": str(self.ca_file),
+            # Plain HTTP: every request there is redirected to COMANDA_URL.
+            "COMANDA_HTTP_URL": f"http://127.0.0.1:{self.http_port}",
         }
 
     def monitoring_env(self) -> dict[str, str]:

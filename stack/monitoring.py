@@ -3,6 +3,9 @@ package) with a scrape config rendered here, and `flower`.
 
 Every long-running program serves /metrics on its own loopback port, metrics base + offset;
 the API's gunicorn and the Celery worker fork children, so they also get a multiprocess dir.
+The API runs as COMANDA_API_PROCESSES programs behind nginx (`api`, `api-2` .. `api-N`, see
+stack/procs.py): each has its own port (api-N at offset 10 + N) and multiprocess dir, and
+Prometheus's one `api` job scrapes them all.
 """
 
 from __future__ import annotations
@@ -24,12 +27,29 @@ METRICS_OFFSETS = {
     "beat": 6,
     "exporter": 7,
 }
-FORKING = ("api", "worker")  # prometheus_client multiprocess mode
+# api-2 .. api-16 (COMANDA_API_PROCESSES is at most 16): offsets 12 .. 26, clear of the above.
+API_EXTRA_OFFSET = 10
+FORKING = ("api", "worker")  # prometheus_client multiprocess mode (and every api-N)
 QUIET_IN_RUN = ("exporter", "prometheus", "flower")  # logs kept out of `make run`'s stream
 
 
+def api_programs(cfg: Config) -> list[str]:
+    """The API processes' program names, as stack/procs.py names them."""
+    return ["api", *(f"api-{n}" for n in range(2, cfg.api_processes + 1))]
+
+
+def metrics_offsets(cfg: Config) -> dict[str, int]:
+    """Every program with a metrics port: the fixed ones, then api-2 .. api-N at 10 + N."""
+    extra = {name: API_EXTRA_OFFSET + int(name[4:]) for name in api_programs(cfg)[1:]}
+    return {**METRICS_OFFSETS, **extra}
+
+
+def is_api(program: str) -> bool:
+    return program == "api" or program.startswith("api-")
+
+
 def metrics_port(cfg: Config, program: str) -> int:
-    return cfg.metrics_port + METRICS_OFFSETS[program]
+    return cfg.metrics_port + metrics_offsets(cfg)[program]
 
 
 def multiproc_dir(cfg: Config, program: str) -> Path:
@@ -39,9 +59,9 @@ def multiproc_dir(cfg: Config, program: str) -> Path:
 def program_env(cfg: Config, program: str) -> dict[str, str]:
     """The environment a program gets on top of supervisord's own."""
     env: dict[str, str] = {}
-    if program in METRICS_OFFSETS:
+    if program in metrics_offsets(cfg):
         env["COMANDA_PROCESS_METRICS_PORT"] = str(metrics_port(cfg, program))
-    if program in FORKING:
+    if program in FORKING or is_api(program):
         env["PROMETHEUS_MULTIPROC_DIR"] = str(multiproc_dir(cfg, program))
     if program == "flower":
         # Flower reads FLOWER_<option> variables; the login stays out of `ps`.
@@ -67,19 +87,35 @@ def programs(cfg: Config) -> dict[str, str]:
         "prometheus": (
             f"{PROMETHEUS_BIN} --config.file={prometheus_conf(cfg)}"
             f" --storage.tsdb.path={prometheus_dir(cfg)} --storage.tsdb.retention.time=2d"
-            f" --web.listen-address=127.0.0.1:{cfg.prometheus_port}"
+            f" --web.listen-address={cfg.monitoring_host}:{cfg.prometheus_port}"
         ),
         "flower": (
-            f"{bin_}/celery -A workers.celery_app flower --address=127.0.0.1"
+            f"{bin_}/celery -A workers.celery_app flower --address={cfg.monitoring_host}"
             f" --port={cfg.flower_port} --purge_offline_workers=60"
         ),
     }
 
 
-def render_prometheus(cfg: Config) -> str:
-    """One job per program, named after it; YAML written by hand (JSON is valid YAML)."""
+def render_prometheus(cfg: Config, compose: bool = False) -> str:
+    """One job per program, named after it; YAML written by hand (JSON is valid YAML).
+
+    ``compose``: the same jobs for docker-compose.yml (stack/compose/prometheus.yml), each
+    program reached by its service name; the `api` and `worker` jobs find every replica of
+    `--scale api=N` / `--scale worker=N` through Compose's DNS."""
+
+    def targets(members: list[str], port: int | None = None) -> list[str]:
+        if compose:
+            return [f"{m}:{port or metrics_port(cfg, m)}" for m in members]
+        return [f"127.0.0.1:{port or metrics_port(cfg, m)}" for m in members]
+
+    def static(addrs: list[str]) -> list[str]:
+        quoted = ", ".join(f"'{a}'" for a in addrs)
+        return ["    static_configs:", f"      - targets: [{quoted}]"]
+
     lines = [
-        "# Rendered by `python -m stack procs-up`; edits are overwritten.",
+        "# Rendered by `python -m stack procs-up`; edits are overwritten."
+        if not compose
+        else "# Rendered by `python -m stack compose-files` (stack/monitoring.py); do not edit.",
         "global:",
         f"  scrape_interval: {SCRAPE_INTERVAL}",
         f"  evaluation_interval: {SCRAPE_INTERVAL}",
@@ -87,21 +123,26 @@ def render_prometheus(cfg: Config) -> str:
         "scrape_configs:",
     ]
     for name in METRICS_OFFSETS:
-        lines += [
-            f"  - job_name: {name}",
-            "    static_configs:",
-            f"      - targets: ['127.0.0.1:{metrics_port(cfg, name)}']",
-        ]
+        lines.append(f"  - job_name: {name}")
+        if name in FORKING and compose:  # the scalable services
+            lines += [
+                "    dns_sd_configs:",
+                f"      - names: ['{name}']",
+                "        type: A",
+                f"        port: {metrics_port(cfg, name)}",
+            ]
+        else:
+            # The `api` job: every API process (its `instance` label tells them apart).
+            members = api_programs(cfg) if name == "api" else [name]
+            lines += static(targets(members))
     lines += [
         "  - job_name: flower",
         "    basic_auth:",
         f"      username: '{cfg.flower_user}'",
         f"      password: '{cfg.flower_password}'",
-        "    static_configs:",
-        f"      - targets: ['127.0.0.1:{cfg.flower_port}']",
+        *static(targets(["flower"], cfg.flower_port)),
         "  - job_name: prometheus",
-        "    static_configs:",
-        f"      - targets: ['127.0.0.1:{cfg.prometheus_port}']",
+        *static([f"127.0.0.1:{cfg.prometheus_port}"]),
     ]
     return "\n".join(lines) + "\n"
 
@@ -119,5 +160,6 @@ def urls(cfg: Config) -> list[str]:
         f"  Flower     {env['FLOWER_URL']}  (login {cfg.flower_user} / {cfg.flower_password})",
         f"  RabbitMQ   {env['RABBITMQ_MANAGEMENT_URL']}  (login comanda / comanda)",
         f"  Metrics    127.0.0.1:{cfg.metrics_port}-{cfg.metrics_port + len(METRICS_OFFSETS) - 1}"
-        " (one loopback port per program; see docs/OPERATIONS.md)",
+        + "".join(f", {name} on {metrics_port(cfg, name)}" for name in api_programs(cfg)[1:])
+        + " (one loopback port per program; see docs/OPERATIONS.md)",
     ]

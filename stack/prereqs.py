@@ -1,5 +1,5 @@
 """Check (and, as root, install with apt) what the services need: Java 17+, Maven,
-PostgreSQL server binaries, rabbitmq-server, prometheus."""
+PostgreSQL server binaries, rabbitmq-server, nginx (with its headers-more module), prometheus."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from pathlib import Path
 from .proc import log
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+# Kept equal to stack/nginx.py's (not imported: that module needs `cryptography`, which the
+# venv brings, while this one also runs before it exists).
+NGINX = Path("/usr/sbin/nginx")
+HEADERS_MORE = Path("/usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so")
 
 
 def pg_bindir() -> Path | None:
@@ -53,6 +57,11 @@ def _missing(services: set[str]) -> list[tuple[str, str]]:
             miss.append(("runuser", "util-linux"))
     if "rabbitmq" in services and not (RABBITMQ_BIN / "rabbitmq-server").exists():
         miss.append(("rabbitmq-server", "rabbitmq-server"))
+    if "nginx" in services:
+        if not NGINX.exists():
+            miss.append(("nginx", "nginx"))
+        if not HEADERS_MORE.exists():
+            miss.append(("nginx's headers-more module", "libnginx-mod-http-headers-more-filter"))
     if "prometheus" in services and not Path("/usr/bin/prometheus").exists():
         miss.append(("prometheus", "prometheus"))
     return miss
@@ -75,8 +84,8 @@ def ensure(services: set[str]) -> None:
     lock = ["-o", "DPkg::Lock::Timeout=900"]
     subprocess.run(["apt-get", *lock, "update", "-q"], env=env, check=True)
     subprocess.run(["apt-get", *lock, "install", "-y", "-q", *pkgs], env=env, check=True)
-    # rabbitmq-server's postinst may start a system-wide node on 5672/4369. We never use it:
-    # our node has its own name, ports, epmd, cookie and data dir.
+    # rabbitmq-server's postinst may start a system-wide node on 5672/4369, nginx's a system
+    # server on port 80. We never use them: ours have their own config, ports and pid files.
     still = _missing(services)
     if still:
         raise SystemExit(f"stack: still missing after apt: {', '.join(w for w, _ in still)}")

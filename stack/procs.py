@@ -5,31 +5,37 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from . import monitoring
+from . import monitoring, nginx
 from .config import Config
 from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
 
-HEALTH_TIMEOUT = 60.0
+# Generous: on a loaded 2-core machine N gunicorn masters importing the app at once are slow.
+HEALTH_TIMEOUT = 180.0
 LABEL_WIDTH = 10
 
 
+def api_name(i: int) -> str:
+    """The API processes: `api` (on COMANDA_API_PORT), then `api-2`, `api-3`, ..."""
+    return "api" if i == 0 else f"api-{i + 1}"
+
+
 def programs(cfg: Config) -> dict[str, str]:
-    """name -> command line (run from the repo root)."""
+    """name -> command line (run from the repo root). The app's commands are the same in
+    docker-compose.yml (tests/unit/test_compose.py checks it): whatever differs between the
+    two is an environment value (program_env), never the command."""
     bin_ = cfg.venv / "bin"
+    # Host, port, workers, threads, control socket and the dropped Server banner:
+    # app/gunicorn_conf.py, from the environment.
+    api = f'{bin_}/gunicorn -c app/gunicorn_conf.py "app.api:create_app()"'
     return {
-        "api": (
-            # Workers, threads, timeouts and the dropped Server banner: app/gunicorn_conf.py.
-            f"{bin_}/gunicorn -c app/gunicorn_conf.py --bind 127.0.0.1:{cfg.api_port}"
-            # gunicorn 25+ otherwise puts one control socket in $HOME for every instance.
-            f" --control-socket {cfg.state_dir}/gunicorn.ctl"
-            ' "app.api:create_app()"'
-        ),
+        **{api_name(i): api for i in range(cfg.api_processes)},
         "relay": f"{bin_}/python -m events.relay",
         "pipeline": f"{bin_}/python -m events.consumers.pipeline",
         "feed": f"{bin_}/python -m events.consumers.feed",
@@ -46,8 +52,33 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"
             f" --schedule={cfg.state_dir}/celerybeat-schedule"
         ),
+        # TLS, HTTP -> HTTPS and round robin over the API processes (stack/nginx.py).
+        "nginx": nginx.command(cfg),
+        # The metrics exporter, Prometheus and Flower (stack/monitoring.py).
         **monitoring.programs(cfg),
     }
+
+
+def supervisor_env(cfg: Config) -> dict[str, str]:
+    """The environment every program gets (supervisord's [supervisord] environment)."""
+    return {
+        **cfg.app_env(),
+        "PYTHONUNBUFFERED": "1",
+        "COMANDA_STATE_DIR": str(cfg.state_dir),
+        # The API processes listen on loopback; only nginx (also loopback) is a trusted proxy.
+        # docker-compose.yml sets the same two for its network (one bridge, nginx on it).
+        "COMANDA_API_HOST": "127.0.0.1",
+        "COMANDA_TRUSTED_PROXIES": "127.0.0.1,::1",
+        # Where every program's metrics server listens (app/core/metrics.py; Compose: 0.0.0.0).
+        "COMANDA_MONITORING_HOST": cfg.monitoring_host,
+    }
+
+
+def program_env(cfg: Config, name: str) -> dict[str, str]:
+    """What one program gets on top of supervisor_env: each API process its own port, and
+    each program its own metrics port (and multiprocess dir, Flower's login: monitoring)."""
+    api_ports = {api_name(i): {"COMANDA_API_PORT": str(p)} for i, p in enumerate(cfg.api_ports)}
+    return {**api_ports.get(name, {}), **monitoring.program_env(cfg, name)}
 
 
 def conf_path(cfg: Config) -> Path:
@@ -80,8 +111,7 @@ def _env_line(env: dict[str, str]) -> str:
 
 
 def render(cfg: Config, progs: dict[str, str]) -> str:
-    env = {**cfg.app_env(), "PYTHONUNBUFFERED": "1", "COMANDA_STATE_DIR": str(cfg.state_dir)}
-    env_line = _env_line(env)
+    env_line = _env_line(supervisor_env(cfg))
     out = [
         "; Rendered by `python -m stack procs-up`; edits are overwritten.",
         "[unix_http_server]",
@@ -107,7 +137,7 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
         "",
     ]
     for name, command in progs.items():
-        own_env = monitoring.program_env(cfg, name)
+        own_env = program_env(cfg, name)
         out += [
             f"[program:{name}]",
             f"command={_esc(command)}",
@@ -117,7 +147,8 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
             "autorestart=true",
             "startsecs=2",
             "startretries=1000",
-            "stopsignal=TERM",
+            # nginx: QUIT is its graceful stop (TERM is the fast one).
+            f"stopsignal={'QUIT' if name == 'nginx' else 'TERM'}",
             "stopwaitsecs=30",
             "stopasgroup=true",
             "killasgroup=true",
@@ -125,8 +156,8 @@ def render(cfg: Config, progs: dict[str, str]) -> str:
             f"stdout_logfile={prog_log(cfg, name)}",
             "stdout_logfile_maxbytes=20MB",
             "stdout_logfile_backups=2",
-            "",
         ]
+        out.append("")
     return "\n".join(out)
 
 
@@ -139,10 +170,17 @@ def ctl(cfg: Config, *args: str, capture: bool = False) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=capture, text=True, stdin=subprocess.DEVNULL)
 
 
+def _get(url: str, context: ssl.SSLContext | None = None) -> int:
+    with urllib.request.urlopen(url, timeout=3, context=context) as resp:
+        return resp.status
+
+
 def _healthy(cfg: Config) -> bool:
-    url = f"http://127.0.0.1:{cfg.api_port}/healthz"
-    with urllib.request.urlopen(url, timeout=3) as resp:
-        return resp.status == 200
+    """Every API process on its loopback port, and nginx over HTTPS with the CA verified."""
+    if not all(_get(f"http://127.0.0.1:{p}/healthz") == 200 for p in cfg.api_ports):
+        return False
+    tls = ssl.create_default_context(cafile=str(cfg.ca_file))
+    return _get(f"{cfg.app_env()['COMANDA_URL']}/healthz", tls) == 200
 
 
 def _head(conf: str) -> str:
@@ -183,19 +221,31 @@ def start_supervisord(cfg: Config, progs: dict[str, str]) -> None:
 
 
 def up(cfg: Config) -> int:
+    from . import prereqs
+
+    prereqs.ensure({"nginx"})
+    reload_nginx = nginx.prepare(cfg) and supervisord_pid(cfg) is not None
     start_supervisord(cfg, programs(cfg))
+    if reload_nginx:  # e.g. COMANDA_API_PROCESSES changed: new upstreams, same command
+        ctl(cfg, "signal", "HUP", "nginx", capture=True)
     t0 = time.monotonic()
     if not wait_for(lambda: _healthy(cfg), HEALTH_TIMEOUT, interval=0.5):
         ctl(cfg, "status")
         print(
-            f"\nstack: FAILED api did not answer GET /healthz with 200 in {HEALTH_TIMEOUT:.0f}s"
-            f"\nstack: log file: {prog_log(cfg, 'api')}\n--- last lines ---\n"
-            f"{tail(prog_log(cfg, 'api'), 20)}\n---\n"
+            "\nstack: FAILED the API processes or nginx did not answer GET /healthz with 200"
+            f" in {HEALTH_TIMEOUT:.0f}s"
+            f"\nstack: log files: {prog_log(cfg, 'api')}, {prog_log(cfg, 'nginx')}"
+            f"\n--- last lines ---\n{tail(prog_log(cfg, 'api'), 10)}\n"
+            f"{tail(prog_log(cfg, 'nginx'), 10)}\n---\n"
             "stack: app processes left running for inspection; `python -m stack procs-down`",
             file=sys.stderr,
         )
         return 1
-    log(f"api: healthy at http://127.0.0.1:{cfg.api_port} ({time.monotonic() - t0:.1f}s)")
+    log(
+        f"api: {cfg.api_processes} process(es) healthy on 127.0.0.1:"
+        f"{','.join(map(str, cfg.api_ports))}, behind nginx at {cfg.app_env()['COMANDA_URL']}"
+        f" ({time.monotonic() - t0:.1f}s)"
+    )
     # Give the others their startsecs to leave STARTING so the table below means something.
     wait_for(lambda: "STARTING" not in ctl(cfg, "status", capture=True).stdout, 10, 0.5)
     ctl(cfg, "status")
@@ -225,7 +275,7 @@ def status(cfg: Config) -> int:
 
 
 def status_line(cfg: Config) -> Status:
-    return Status("supervisord", supervisord_pid(cfg), f"api:{cfg.api_port}", sup_log(cfg))
+    return Status("supervisord", supervisord_pid(cfg), f"https:{cfg.https_port}", sup_log(cfg))
 
 
 class _Follower:

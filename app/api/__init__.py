@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from app.api.hardening import register_hardening
     from app.api.metrics import public_metrics, register_request_metrics
     from app.api.ops import ops
+    from app.api.proxy import TrustedProxyFix
     from app.api.tracing import register_tracing
     from app.core.logs import setup_logging
     from app.web import register_console
@@ -78,4 +79,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     flask_app.register_blueprint(ops)
     register_api(flask_app)
     register_console(flask_app)
+    flask_app.wsgi_app = TrustedProxyFix(flask_app.wsgi_app, settings.trusted_proxies)
     return flask_app

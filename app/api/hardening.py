@@ -16,9 +16,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "Cross-Origin-Resource-Policy": "same-origin",
-    # Browsers only honour it over HTTPS (the TLS terminator in front of us); harmless on HTTP.
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
+# Strict-Transport-Security is not here: it is only true over TLS, so nginx, which terminates
+# TLS, adds it to its HTTPS replies (stack/nginx.py); the app itself only ever speaks HTTP.
 # frame-ancestors does not fall back to default-src, so it is named too.
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 # What a browser client on an allowed origin may send and read (bearer tokens, no cookies).

@@ -28,6 +28,8 @@ from prometheus_client import (
 
 log = logging.getLogger("comanda.metrics")
 PORT_ENV = "COMANDA_PROCESS_METRICS_PORT"
+# Loopback unless told otherwise (docker-compose.yml: 0.0.0.0, Prometheus is another container).
+HOST_ENV = "COMANDA_MONITORING_HOST"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Latency buckets from 2.5 ms to 30 s: API calls sit at the low end, gateway retries at the top.
@@ -96,14 +98,15 @@ def process_dead(pid: int) -> None:
 
 
 def serve(reg: CollectorRegistry | None = None) -> int | None:
-    """Serve /metrics on 127.0.0.1:$COMANDA_PROCESS_METRICS_PORT (a thread); None when unset
-    (a test or a one-off command)."""
+    """Serve /metrics on $COMANDA_MONITORING_HOST (127.0.0.1 by default):
+    $COMANDA_PROCESS_METRICS_PORT (a thread); None when unset (a test or a one-off command)."""
     raw = os.environ.get(PORT_ENV, "").strip()
     if not raw:
         return None
+    host = os.environ.get(HOST_ENV, "").strip() or "127.0.0.1"
     try:
-        start_http_server(int(raw), addr="127.0.0.1", registry=reg or registry())
+        start_http_server(int(raw), addr=host, registry=reg or registry())
     except OSError as exc:  # e.g. a previous instance still holds the port: keep working
-        log.warning("metrics: cannot serve on 127.0.0.1:%s (%s); running without", raw, exc)
+        log.warning("metrics: cannot serve on %s:%s (%s); running without", host, raw, exc)
         return None
     return int(raw)

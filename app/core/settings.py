@@ -69,6 +69,11 @@ class Settings(EnvSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = variable("COMANDA_CORS_ORIGINS", ())
     # The simulated card network's delay per gateway call (100 for a real one).
     gateway_latency_ms: int = variable("COMANDA_GATEWAY_LATENCY_MS", 0)
+    # Peers whose X-Forwarded-For/-Proto are believed (nginx in front; app/api/proxy.py):
+    # ``127.0.0.1,::1`` or networks (``172.28.0.0/16`` in docker-compose.yml).
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = variable(
+        "COMANDA_TRUSTED_PROXIES", ("127.0.0.1", "::1")
+    )
     # The console's fault controls (stop/start processes, gateway latency, traffic): for
     # demonstrations only, off by default, refused in production.
     demo: bool = variable("COMANDA_DEMO", False)
@@ -95,7 +100,7 @@ class Settings(EnvSettings):
             pairs.append((kid, secret))
         return tuple(pairs)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_list(cls, raw: object) -> object:
         if not isinstance(raw, str):

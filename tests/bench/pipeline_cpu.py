@@ -25,6 +25,7 @@ import requests
 from sqlalchemy.engine import make_url
 
 from stack.config import Config
+from tests import tls
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -103,12 +104,12 @@ def main() -> int:
         http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
 
     tag = uuid.uuid4().hex[:8]
-    admin = requests.Session()
+    admin = tls.session()  # nginx, verified against COMANDA_CA_FILE
     login(admin, "admin@comanda.dev", "admin-password")
     shop = admin.post(f"{base}/admin/restaurants", json={"name": f"cpu-{tag}"}).json()
     user = {"email": f"cpu-{tag}@bench.dev", "password": "bench-password", "name": "b"}
     admin.post(f"{base}/admin/restaurants/{shop['id']}/users", json=user).raise_for_status()
-    kitchen = requests.Session()
+    kitchen = tls.session()
     login(kitchen, user["email"], user["password"])
     item = kitchen.post(
         f"{base}/restaurant/menu",
@@ -117,8 +118,8 @@ def main() -> int:
     clients = []
     for n in range(8):
         buyer = {"email": f"cpu-{tag}-{n}@bench.dev", "password": "bench-password", "name": "c"}
-        requests.post(f"{base}/auth/register", json=buyer).raise_for_status()
-        http = requests.Session()
+        tls.post(f"{base}/auth/register", json=buyer).raise_for_status()
+        http = tls.session()
         login(http, buyer["email"], buyer["password"])
         clients.append(http)
     body = {

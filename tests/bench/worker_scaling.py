@@ -23,9 +23,9 @@ import uuid
 from pathlib import Path
 
 import psycopg
-import requests
 from sqlalchemy.engine import make_url
 
+from seeds.client import session
 from stack.config import Config
 
 
@@ -45,7 +45,7 @@ def main() -> int:
     base = stack_env["COMANDA_URL"].rstrip("/") + "/api/v1"
     dsn = make_url(stack_env["DATABASE_URL"]).set(drivername="postgresql")
     dsn = dsn.render_as_string(hide_password=False)
-    http = requests.Session()
+    http = session(stack_env["COMANDA_CA_FILE"])  # nginx, verified against the stack CA
 
     def login(email: str, password: str) -> dict:
         reply = http.post(f"{base}/auth/login", json={"email": email, "password": password})

@@ -18,6 +18,7 @@ import requests
 
 from stack import kafka as stack_kafka
 from stack.config import REPO, Config
+from tests import tls
 
 PROGRAMS = ("api", "relay", "pipeline", "feed", "projector", "worker", "beat")
 # Programs whose master forks workers the harness may also kill (gunicorn, celery prefork).
@@ -45,7 +46,7 @@ class Stack:
         self.kafka_bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
         self.prometheus_url = self.cfg.monitoring_env()["PROMETHEUS_URL"]
         self.brokers = self.cfg.kafka_brokers
-        self.http = requests.Session()
+        self.http = tls.session(str(self.cfg.ca_file))  # nginx, verified against the stack CA
 
     # ------------------------------------------------------------------ description
 

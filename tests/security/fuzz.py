@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import tls
 from tests.conftest import wait_until
 from tests.support.client import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_PASSWORD, Client, fresh_email
 
@@ -125,6 +126,9 @@ def run_role(base_url: str, role: str, prepared: dict, args, out: Path) -> RoleR
         str(args.seed),
         "--request-timeout",
         "30",
+        # nginx's certificate, verified against the stack's own CA (never 'false').
+        "--tls-verify",
+        tls.ca_file(),
         "--report",
         "json",
         "--report-json-path",
@@ -191,7 +195,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    base_url = os.environ.get("COMANDA_URL", "http://127.0.0.1:8000").rstrip("/")
+    base_url = os.environ.get("COMANDA_URL", "https://127.0.0.1:8443").rstrip("/")
     runs = run(base_url, args)
     for r in runs:
         if not r.ok:

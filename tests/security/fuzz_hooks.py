@@ -31,9 +31,10 @@ import json
 import os
 
 import jwt
-import requests
 import schemathesis
 from hypothesis.internal import lambda_sources
+
+from tests import tls
 
 # CPython 3.11.7's ast.parse can raise SystemError ("AST constructor recursion depth
 # mismatch", a CPython bug fixed in later 3.11 releases) when called deep in a stack, which
@@ -75,7 +76,7 @@ TAMPER = bool(os.environ.get("COMANDA_FUZZ_TAMPER"))
 
 
 def _token(email: str, password: str) -> str:
-    resp = requests.post(
+    resp = tls.post(
         f"{os.environ['COMANDA_URL']}/api/v1/auth/login",
         json={"email": email, "password": password},
         timeout=30,

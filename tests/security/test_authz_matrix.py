@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from app.core.settings import Settings
+from tests import tls
 from tests.support.client import DEFAULT_PASSWORD, Client, describe, expect, fresh_email
 
 from .conftest import World, assert_error
@@ -257,7 +258,7 @@ def scoped(world: World, op: Op, caller: str, resp: requests.Response) -> None:
 
 
 def test_the_matrix_covers_every_operation_of_the_spec(base_url):
-    spec = requests.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
+    spec = tls.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
     in_spec = {
         f"{method.upper()} {path}"
         for path, ops in spec["paths"].items()
@@ -268,7 +269,7 @@ def test_the_matrix_covers_every_operation_of_the_spec(base_url):
 
 
 def test_the_spec_declares_bearer_auth_exactly_where_the_matrix_wants_a_token(base_url):
-    spec = requests.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
+    spec = tls.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
     for op in OPS:
         declared = spec["paths"][op.path][op.method.lower()].get("security")
         assert bool(declared) == (op.who != "public"), op.key

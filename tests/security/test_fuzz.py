@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 
 import pytest
-import requests
+
+from tests import tls
 
 from . import fuzz
 
@@ -18,7 +19,7 @@ EXAMPLES = int(os.environ.get("COMANDA_FUZZ_EXAMPLES", "20"))
 
 
 def test_fuzz_every_endpoint_as_every_caller(base_url, capsys):
-    spec = requests.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
+    spec = tls.get(f"{base_url}/api/v1/swagger.json", timeout=30).json()
     operations = sum(len(set(ops) - {"parameters"}) for ops in spec["paths"].values())
     runs = fuzz.run(base_url, fuzz.parse_args(["--examples", str(EXAMPLES)]))
     with capsys.disabled():

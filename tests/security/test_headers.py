@@ -4,7 +4,8 @@ closed unless an origin is configured (COMANDA_CORS_ORIGINS)."""
 from __future__ import annotations
 
 import pytest
-import requests
+
+from tests import tls
 
 from .conftest import assert_error
 
@@ -23,7 +24,7 @@ APP = "https://app.example"
 def calls(world, base_url):
     """One reply of each kind: 2xx of every audience, each error status, ops endpoints."""
     a, x, admin = world.a, world.x.client, world.admin
-    raw = requests.Session()
+    raw = tls.session()
     return {
         "200 catalog": lambda: a.get("restaurants", token=None),
         "200 order": lambda: a.get(f"orders/{world.live_ax}"),

@@ -2,8 +2,10 @@
 own 400, 414 and 431 are the API's JSON error shape, not an HTML page quoting the input;
 and /healthz names no process id.
 
-The raw requests go to the address in COMANDA_URL, over TLS when it is https (a proxy in
-front must then answer these in the same shape)."""
+The raw requests go to the address in COMANDA_URL, over TLS when it is https, verified
+against COMANDA_CA_FILE (nginx in front answers what it refuses itself in the same shape, and
+passes the rest to gunicorn). Each asks the server to close the connection, so the reply ends
+at EOF whichever of the two answers."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.client import describe
+from tests.tls import ca_file
 
 pytestmark = pytest.mark.security
 
@@ -29,8 +32,7 @@ def send(base_url):
         with socket.create_connection(address, timeout=30) as raw:
             conn = raw
             if tls:
-                context = ssl.create_default_context()
-                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                context = ssl.create_default_context(cafile=ca_file())
                 conn = context.wrap_socket(raw, server_hostname=parts.hostname)
             conn.sendall(data)
             reply = b""
@@ -44,12 +46,13 @@ def send(base_url):
     return send_raw
 
 
-HOST = b"Host: comanda\r\n"
+HOST = b"Host: comanda\r\nConnection: close\r\n"
 FIELDS = b"".join(b"X-Field-%d: x\r\n" % i for i in range(150))
 MALFORMED = {
     "malformed request line": (b"GARBAGE\r\n\r\n", 400),
     "bad method": (b"G<E>T / HTTP/1.1\r\n" + HOST + b"\r\n", 400),
-    "bad version": (b"GET / HTTP/9.Z\r\n" + HOST + b"\r\n", 400),
+    # gunicorn: 400; nginx in front answers it itself: 505.
+    "bad version": (b"GET / HTTP/9.Z\r\n" + HOST + b"\r\n", (400, 505)),
     "bad header name": (b"GET / HTTP/1.1\r\n" + HOST + b"Bad Header: x\r\n\r\n", 400),
     "over-long request line": (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n" + HOST + b"\r\n", 414),
     "too many header fields": (b"GET / HTTP/1.1\r\n" + HOST + FIELDS + b"\r\n", 431),
@@ -64,7 +67,7 @@ MALFORMED = {
 def test_the_servers_own_errors_are_the_json_error_shape(send, case):
     request, status = MALFORMED[case]
     got, headers, body = send(request)
-    assert got == status, (case, got, body[:300])
+    assert got in (status if isinstance(status, tuple) else (status,)), (case, got, body[:300])
     assert headers.get("content-type", "").startswith("application/json"), headers
     reply = json.loads(body)
     assert set(reply) == {"message"} and reply["message"], reply

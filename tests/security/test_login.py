@@ -15,9 +15,13 @@ import uuid
 
 import bcrypt
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import text
 
 from app.core.settings import Settings
+from stack.config import Config
+from tests import tls
 from tests.support.client import DEFAULT_PASSWORD, describe, fresh_email
 
 from .conftest import assert_error
@@ -154,8 +158,8 @@ def test_one_address_is_throttled_after_100_failures_on_any_accounts(inproc):
 
 
 def test_the_client_address_is_the_peer_not_a_header(inproc, db_engine):
-    """X-Forwarded-For is not trusted (no proxy in front), so it cannot spread guesses over
-    made-up addresses to dodge the per-address limit."""
+    """X-Forwarded-For from a peer that is not the proxy (nginx, on loopback) is not trusted,
+    so it cannot spread guesses over made-up addresses to dodge the per-address limit."""
     client, peer, email = inproc(), address(), fresh_email("xff")
     resp = login(client, email, "wrong", peer, **{"X-Forwarded-For": "192.0.2.1"})
     assert resp.status_code == 401
@@ -174,3 +178,73 @@ def test_a_success_clears_the_accounts_failures(inproc, make_customer, api):
     resp = api.post("auth/login", json={"email": user.email, "password": user.password}, token=None)
     assert resp.status_code == 200, describe(resp)
     assert [login(client, user.email, "again", addr).status_code for _ in range(9)] == [401] * 9
+
+
+# --------------------------------------------------------------------------- behind nginx
+
+
+class FromAddress(HTTPAdapter):
+    """Connect from a chosen local address: all of 127.0.0.0/8 is loopback on Linux, so a
+    test can be a client nginx sees as 127.x.y.z, not 127.0.0.1."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def client_from(source: str) -> requests.Session:
+    http = tls.session()
+    for scheme in ("http://", "https://"):
+        http.mount(scheme, FromAddress(source))
+    return http
+
+
+def loopback_address() -> str:
+    """A loopback address other than 127.0.0.1 that no earlier run has used (likely)."""
+    n = uuid.uuid4().int
+    return f"127.{n % 250 + 1}.{(n >> 8) % 250 + 1}.{(n >> 16) % 250 + 2}"
+
+
+def recorded_clients(db_engine, email: str) -> list[str]:
+    with db_engine.connect() as conn:
+        return list(
+            conn.execute(
+                text("select client from login_failures where account = :a"), {"a": email}
+            ).scalars()
+        )
+
+
+def test_behind_nginx_the_throttle_counts_the_real_client_address(base_url, db_engine):
+    """nginx passes the client's address in X-Forwarded-For, the app believes it from nginx
+    only: the per-address limit then applies per client, not to everyone as 127.0.0.1.
+    A forged X-Forwarded-For is replaced by nginx, so it cannot spread the guesses."""
+    source, email = loopback_address(), fresh_email("behind-nginx")
+    http = client_from(source)
+    for forged in ({}, {"X-Forwarded-For": "192.0.2.77"}):
+        resp = http.post(
+            f"{base_url}/api/v1/auth/login",
+            json={"email": email, "password": "wrong-password"},
+            headers=forged,
+            timeout=30,
+        )
+        assert resp.status_code == 401, describe(resp)
+    assert recorded_clients(db_engine, email) == [source, source]
+
+
+def test_the_app_believes_forwarded_headers_only_from_the_proxy(db_engine):
+    """Straight to an API process (its loopback port), from an address that is not nginx's:
+    the header is ignored and the TCP peer is the client."""
+    source, email = loopback_address(), fresh_email("direct")
+    port = Config.from_env().api_port
+    resp = client_from(source).post(
+        f"http://127.0.0.1:{port}/api/v1/auth/login",
+        json={"email": email, "password": "wrong-password"},
+        headers={"X-Forwarded-For": "192.0.2.78"},
+        timeout=30,
+    )
+    assert resp.status_code == 401, describe(resp)
+    assert recorded_clients(db_engine, email) == [source]

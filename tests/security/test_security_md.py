@@ -30,6 +30,7 @@ FIELD = {
     "COMANDA_CORS_ORIGINS": "cors_origins",
     "COMANDA_ENV": "env",
     "COMANDA_SEED_DEFAULT_PASSWORDS": "seed_default_passwords",
+    "COMANDA_TRUSTED_PROXIES": "trusted_proxies",
 }
 ROWS = dict(re.findall(r"^\| `(COMANDA_\w+)` \| ([^|]+) \|", DOC, re.MULTILINE))
 
@@ -47,7 +48,10 @@ def test_each_setting_is_read_from_the_environment_with_the_documented_default(n
         assert not default
     elif documented.startswith("`"):
         value = documented.strip("`")
-        assert value == (str(default).lower() if isinstance(default, bool) else str(default))
+        if isinstance(default, tuple):
+            assert value == ",".join(default)
+        else:
+            assert value == (str(default).lower() if isinstance(default, bool) else str(default))
 
 
 def test_every_comanda_setting_named_anywhere_exists():

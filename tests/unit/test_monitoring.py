@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+import yaml
 
 from app.api.metrics import token_ok
 from app.payments.gateway import GatewayRefused, GatewayTimeout, GatewayTransientError, Outcome
@@ -81,3 +82,34 @@ def test_each_program_gets_its_own_port_and_forking_ones_a_multiproc_dir(tmp_pat
     assert len(set(ports)) == len(ports)
     assert {n for n, env in envs.items() if "PROMETHEUS_MULTIPROC_DIR" in env} == {"api", "worker"}
     assert "FLOWER_BASIC_AUTH" in monitoring.program_env(cfg, "flower")
+
+
+def test_every_api_process_gets_its_own_metrics_port_and_multiproc_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMANDA_API_PROCESSES", "4")
+    cfg = _cfg(tmp_path, monkeypatch)
+    names = monitoring.api_programs(cfg)
+    assert names == ["api", "api-2", "api-3", "api-4"]
+    envs = {name: monitoring.program_env(cfg, name) for name in monitoring.metrics_offsets(cfg)}
+    ports = [int(env["COMANDA_PROCESS_METRICS_PORT"]) for env in envs.values()]
+    assert len(set(ports)) == len(ports)
+    # api-N at offset 10 + N: fixed, whatever N is, so a target keeps its port across restarts.
+    assert [int(envs[n]["COMANDA_PROCESS_METRICS_PORT"]) for n in names] == [
+        41000,
+        41012,
+        41013,
+        41014,
+    ]
+    dirs = {n: envs[n]["PROMETHEUS_MULTIPROC_DIR"] for n in names}
+    assert len(set(dirs.values())) == 4 and dirs["api-3"].endswith("metrics/api-3")
+
+
+def test_the_api_job_scrapes_every_api_process(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMANDA_API_PROCESSES", "3")
+    cfg = _cfg(tmp_path, monkeypatch)
+    jobs = {
+        job["job_name"]: job
+        for job in yaml.safe_load(monitoring.render_prometheus(cfg))["scrape_configs"]
+    }
+    (static,) = jobs["api"]["static_configs"]
+    assert static["targets"] == ["127.0.0.1:41000", "127.0.0.1:41012", "127.0.0.1:41013"]
+    assert "api-2" not in jobs  # one job, N targets
