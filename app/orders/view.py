@@ -43,7 +43,7 @@ def order_summary(order: Order) -> dict[str, Any]:
 def order_view(order: Order) -> dict[str, Any]:
     view = order_summary(order)
     # The restaurant's deadline to accept (the console's countdown); null in other states.
-    awaiting = order.status == "AWAITING_ACCEPTANCE" and order.deadline_at is not None
+    awaiting = order.status == Status.AWAITING_ACCEPTANCE and order.deadline_at is not None
     view["acceptance_deadline"] = iso(order.deadline_at) if awaiting else None
     view["timeline"] = [
         {"at": iso(t.at), "status": t.status, "event": t.event, "detail": t.detail}
