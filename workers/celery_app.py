@@ -1,16 +1,18 @@
 """The one Celery app. Settings that keep a task alive when a worker dies:
-late acks, reject on worker loss, prefetch 1, publisher confirms. Late acks mean a task
-may run twice, so every task is idempotent."""
+late acks, reject on worker loss, publisher confirms. Late acks mean a task may run twice,
+so every task is idempotent, and a larger prefetch is safe: what a dead worker held unacked
+goes back to RabbitMQ. What the profile showed about these settings: docs/perf-pipeline.md."""
 
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, task_prerun, worker_process_init
+from celery.signals import setup_logging, task_prerun, worker_init, worker_process_init
+from celery.worker import control
 
 from app.core import correlation, logs
-from app.core.db import dispose_all
+from app.core.db import dispose_all, without_pre_ping
 from app.core.settings import get_settings
-from app.core.task_queue import TRACE_HEADER, make_celery
+from app.core.task_queue import STEP_TASKS, TRACE_HEADER, make_celery
 
 
 def make_app() -> Celery:
@@ -20,7 +22,11 @@ def make_app() -> Celery:
         include=["workers.tasks", "workers.pruning"],
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        # Prefetch 1 per thread left half the threads idle under a backlog: each waited for
+        # an ack to reach RabbitMQ and the next message to come back through the consumer
+        # thread (docs/perf-pipeline.md). A few per thread keep the pool fed.
+        worker_prefetch_multiplier=s.worker_prefetch_multiplier,
+        worker_send_task_events=s.worker_task_events,
         result_backend="rpc://",
         result_persistent=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,
@@ -59,6 +65,14 @@ def _logging(**_: object) -> None:
     logs.setup_logging("celery")
 
 
+@worker_init.connect
+def _no_pre_ping(**_: object) -> None:
+    # Every task retries on OperationalError (workers/tasks.py), so a dead pooled connection
+    # costs one retry after a PostgreSQL restart, not a ping on every checkout. Only the
+    # worker: beat, Flower and tests that import this module keep the ping.
+    without_pre_ping()
+
+
 @worker_process_init.connect
 def _fresh_connections(**_: object) -> None:
     dispose_all()  # never share pooled connections across forked pool children
@@ -69,6 +83,19 @@ def _restore_correlation(task=None, **_: object) -> None:
     correlation.use(getattr(task.request, TRACE_HEADER, None))
 
 
+_enable_events = control.Panel.data["enable_events"]
+
+
+@control.control_command()
+def enable_events(state):
+    """Flower asks every worker to turn task events on, every few seconds. They cost three
+    RabbitMQ messages per task (a quarter of the worker's CPU per order, and Flower's and
+    RabbitMQ's share besides), so they stay off unless COMANDA_WORKER_TASK_EVENTS is set."""
+    if get_settings().worker_task_events:
+        return _enable_events(state)
+    return control.ok("task events stay off (COMANDA_WORKER_TASK_EVENTS)")
+
+
 app = make_app()
 app.set_current()  # the worker's own app is the process default (tasks, beat)
 
@@ -77,4 +104,4 @@ app.set_current()  # the worker's own app is the process default (tasks, beat)
 from workers import metrics as _metrics  # noqa: E402, F401
 from workers import quiet  # noqa: E402
 
-quiet.install(app.conf.beat_schedule)
+quiet.install(app.conf.beat_schedule, set(STEP_TASKS))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.settings import get_settings
 
 _engines: dict[str, Engine] = {}
+_pre_ping = True
 _factories: dict[str, sessionmaker[Session]] = {}
 
 
@@ -23,13 +24,22 @@ def get_engine(url: str | None = None) -> Engine:
     if url not in _engines:
         _engines[url] = create_engine(
             url,
-            pool_pre_ping=True,
+            pool_pre_ping=_pre_ping,
             pool_size=5,
             max_overflow=10,
             pool_timeout=5,
             connect_args={"connect_timeout": 3},
         )
     return _engines[url]
+
+
+def without_pre_ping() -> None:
+    """Engines made after this check connections out without a ping (a round trip each,
+    ~5 per order in the worker). Only for a process whose every database use is retried (the
+    Celery worker): a connection PostgreSQL dropped fails its statement, SQLAlchemy then
+    invalidates the pool, and the task's retry gets a fresh connection."""
+    global _pre_ping
+    _pre_ping = False
 
 
 def _factory(url: str | None = None) -> sessionmaker[Session]:

@@ -85,6 +85,14 @@ class Settings(EnvSettings):
     # /metrics on the public API port answers only `Authorization: Bearer <this>`; empty (the
     # default) turns it off (404). Prometheus scrapes each process's loopback port instead.
     metrics_token: str = variable("COMANDA_METRICS_TOKEN", "")
+    # The Celery worker (workers/celery_app.py, docs/perf-pipeline.md). Messages each worker
+    # thread may hold unacknowledged ahead of its current task (late acks: a crash hands
+    # them back to RabbitMQ, nothing is lost); 1 left threads idle waiting for the next one.
+    worker_prefetch_multiplier: int = variable("COMANDA_WORKER_PREFETCH_MULTIPLIER", 4)
+    # Celery task events (received/started/succeeded, three RabbitMQ messages per task) for
+    # Flower's task pages. Off: they were a quarter of the worker's CPU per order; Flower
+    # still lists the workers (it asks them directly). On for a demonstration.
+    worker_task_events: bool = variable("COMANDA_WORKER_TASK_EVENTS", False)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

@@ -24,6 +24,14 @@ TRACE_HEADER = "comanda_trace"
 VALIDATE_ORDER = "workers.tasks.validate_order"
 CAPTURE_PAYMENT = "workers.tasks.capture_payment"
 VOID_PAYMENT = "workers.tasks.void_payment"
+# Every step task, one per pipeline step (the workers quiet their routine log lines).
+STEP_TASKS = (
+    VALIDATE_ORDER,
+    "workers.tasks.reserve_stock",
+    "workers.tasks.authorize_payment",
+    CAPTURE_PAYMENT,
+    VOID_PAYMENT,
+)
 
 
 def make_celery(name: str = "comanda") -> Celery:
