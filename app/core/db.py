@@ -72,6 +72,15 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
 
 
 @contextmanager
+def autocommit(url: str | None = None) -> Iterator[Connection]:
+    """A bare connection without a transaction: each statement commits on its own. For a
+    lone read whose answer is checked again under a lock later (one round trip, where a
+    transaction costs BEGIN and COMMIT besides)."""
+    with get_engine(url).connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
 def read_only(url: str | None = None) -> Iterator[Session]:
     session = _factory(url)()
     try:

@@ -18,7 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from app.core.lifecycle import PaymentStatus, Stage, Status, StockState
 from app.core.models import MenuItem, Order, OrderItem, Payment, Restaurant
 from app.orders.draft import Line, OrderFacts, Pay
-from app.orders.steps import MenuEntry, Shop
+from app.orders.steps import MenuEntry, PaymentCall, Shop
 
 orders, lines_t, payments = Order.__table__, OrderItem.__table__, Payment.__table__
 # The orders table again, unlocked, to hang the lines and payment of locked orders on.
@@ -153,6 +153,40 @@ def shop(conn: Connection, order: OrderFacts) -> Shop | None:
         r.id: MenuEntry(r.id, r.name, r.price_cents, r.available) for r in rows if r.id is not None
     }
     return Shop(is_open=rows[0].is_open, menu=entries)
+
+
+def payment_call(conn: Connection, order_id: int) -> PaymentCall | None:
+    """What a gateway step needs before its call, in one unlocked statement: the order's
+    state, its payment, and its restaurant's time to accept."""
+    row = conn.execute(
+        select(
+            orders.c.status,
+            orders.c.stage,
+            orders.c.payment_token,
+            orders.c.total_cents,
+            payments.c.status.label("payment_status"),
+            payments.c.idempotency_key,
+            restaurants.c.acceptance_seconds,
+        )
+        .select_from(
+            orders.join(restaurants, restaurants.c.id == orders.c.restaurant_id).outerjoin(
+                payments, payments.c.order_id == orders.c.id
+            )
+        )
+        .where(orders.c.id == order_id)
+    ).first()
+    if row is None:
+        return None
+    return PaymentCall(
+        order_id=order_id,
+        status=Status(row.status),
+        stage=Stage(row.stage),
+        payment=PaymentStatus(row.payment_status) if row.payment_status else None,
+        idempotency_key=row.idempotency_key,
+        token=row.payment_token,
+        amount_cents=row.total_cents,
+        acceptance_seconds=row.acceptance_seconds if row.acceptance_seconds is not None else 300,
+    )
 
 
 def acceptance_seconds(conn: Connection, restaurant_id: int) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from app.core.db import transaction
+from app.core.db import autocommit, transaction
 from app.core.models import utcnow
 from app.core.settings import get_settings
 from app.orders import facts, steps, stock
@@ -62,16 +62,16 @@ def reserve_stock(order_id: int) -> Step | None:
 
 
 def authorize_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
-    """A read, the gateway call (no transaction open, no row locked), then one transaction
-    recording the outcome and, when authorized, the move to AWAITING_ACCEPTANCE. A cancel
-    that lands meanwhile voids by the same key."""
-    with transaction() as conn:
-        order = facts.load(conn, order_id, lock=False)
-        if order is None or next_step(order) != Step.AUTHORIZE:
-            return next_step(order) if order else None
-        key, token, amount = order.payment.idempotency_key, order.payment_token, order.total_cents
+    """One unlocked read (no transaction), the gateway call (no transaction open, no row
+    locked), then one transaction recording the outcome and, when authorized, the move to
+    AWAITING_ACCEPTANCE. A cancel that lands meanwhile voids by the same key."""
+    with autocommit() as conn:
+        call = facts.payment_call(conn, order_id)
+    if call is None or call.step != Step.AUTHORIZE:
+        return call.step if call else None
+    key = call.idempotency_key
     try:
-        outcome = gateway.authorize(key, token, amount)  # may raise GatewayTransientError
+        outcome = gateway.authorize(key, call.token, call.amount_cents)  # may raise transient
     except GatewayTimeout:
         # Unknown outcome: ask the gateway what happened under our key; never charge again.
         outcome = gateway.lookup(key)
@@ -79,7 +79,7 @@ def authorize_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
             raise
     with transaction() as conn:
         order = facts.load(conn, order_id)
-        acceptance = timedelta(seconds=facts.acceptance_seconds(conn, order.restaurant_id))
+        acceptance = timedelta(seconds=call.acceptance_seconds)
         draft = steps.authorized(order, outcome.status, utcnow(), acceptance)
         write(conn, [draft])
         return next_step(draft.order)
@@ -88,14 +88,13 @@ def authorize_payment(order_id: int, gateway: SimulatedGateway) -> Step | None:
 def _around_gateway(
     order_id: int, step: Step, call: Callable[[str], Outcome], decide
 ) -> Step | None:
-    """If it is still ``step``'s turn, ask the gateway (outside any transaction), then lock
-    the order and record the outcome."""
-    with transaction() as conn:
-        order = facts.load(conn, order_id, lock=False)
-        if order is None or next_step(order) != step:
-            return next_step(order) if order else None
-        key = order.payment.idempotency_key
-    outcome = call(key)
+    """If it is still ``step``'s turn (one unlocked read), ask the gateway (outside any
+    transaction), then lock the order and record the outcome."""
+    with autocommit() as conn:
+        before = facts.payment_call(conn, order_id)
+    if before is None or before.step != step:
+        return before.step if before else None
+    outcome = call(before.idempotency_key)
     with transaction() as conn:
         order = facts.load(conn, order_id)
         draft = decide(order, outcome, utcnow())

@@ -62,6 +62,27 @@ def step_for(status: Status, stage: Stage, payment: PaymentStatus | None) -> Ste
 
 
 @dataclass(frozen=True)
+class PaymentCall:
+    """What a gateway step reads, unlocked, before its call: whose turn it is, the payment's
+    key, and for the authorization the card token, the amount and the restaurant's time to
+    accept. The outcome is recorded under the order's lock, by a decision that checks the
+    turn again (a cancel may land during the call)."""
+
+    order_id: int
+    status: Status
+    stage: Stage
+    payment: PaymentStatus | None
+    idempotency_key: str | None
+    token: str
+    amount_cents: int | None
+    acceptance_seconds: int
+
+    @property
+    def step(self) -> Step | None:
+        return step_for(self.status, self.stage, self.payment)
+
+
+@dataclass(frozen=True)
 class MenuEntry:
     id: int
     name: str
