@@ -16,11 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from demos import knobs
+from demos.stackctl import Stack
+from seeds.tenants import Client
 from stack import procs
 from stack.config import REPO
-from tests.chaos.stackctl import Stack
-from tests.conftest import wait_until
-from tests.support.client import Client
 
 
 class Context:
@@ -28,7 +27,7 @@ class Context:
         self.stack = stack or Stack()
         self.api_url = os.environ.get("COMANDA_URL", "").rstrip("/") or self.stack.api_url
         # nginx's certificate: seeds/client.py verifies every request against COMANDA_CA_FILE
-        # (the chaos Stack's session and the Client below both come from there).
+        # (the Stack's session and the Client below both come from there).
         self.stack.api_url = self.api_url
         url = os.environ.get("DATABASE_URL") or self.stack.database_url
         self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
@@ -39,7 +38,7 @@ class Context:
     # ------------------------------------------------------------------ clients
 
     def client(self) -> Client:
-        return Client(self.api_url, wait_until)
+        return Client(self.api_url)
 
     # ------------------------------------------------------------------ database (read only)
 

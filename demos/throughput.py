@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from demos import watch
 from demos.context import Context
 from demos.load import place_many
-from tests.support.client import Client, FreshRestaurant
+from seeds.tenants import Client, FreshRestaurant
 
 
 @dataclass(frozen=True)
