@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.payments import latency
 from demos import knobs
 from demos.stackctl import Stack
 from seeds.tenants import Client
@@ -34,6 +35,7 @@ class Context:
         self.out_dir = self.stack.cfg.state_dir / "demos"
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.touched: set[str] = set()  # settings procs_up changed, for restore()
+        self.latency_before: list[int | None] = []  # the gateway override found, for restore()
 
     # ------------------------------------------------------------------ clients
 
@@ -81,7 +83,20 @@ class Context:
 
     def restore(self) -> None:
         """Every setting a demo changed back to what the demo started with."""
-        self.procs_up(**{key: os.environ.get(key) for key in self.touched})
+        if self.latency_before:
+            latency.set_override_ms(self.latency_before[0])
+        if self.touched:
+            self.procs_up(**{key: os.environ.get(key) for key in self.touched})
+
+    def gateway_latency(self, ms: int | None) -> None:
+        """The card network's delay for every process at once, through the run-time override
+        the console's demo controls set (app/payments/latency.py: a row in PostgreSQL that
+        each process reads at most once a second). No process restarts for it."""
+        if not self.latency_before:
+            self.latency_before.append(
+                self.scalar("select value from runtime_overrides where name = :n", n=latency.NAME)
+            )
+        latency.set_override_ms(ms)
 
     def _stack(self, command: str, env: dict[str, str | None]) -> None:
         child = dict(os.environ)

@@ -34,12 +34,12 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     buyers = people.customers(ctx, 4)
     base: dict[str, str] = {knobs.WORKER_POOL: "prefork"} if knobs.present(knobs.WORKER_POOL) \
         else {}  # fmt: skip
-    if knobs.GATEWAY_LATENCY not in gone:
-        base[knobs.GATEWAY_LATENCY] = "100"
     table = Table(("what", "processes", "measured", "per second", "speed-up"))
     worker_rates: list[tuple[int, float]] = []
     api_rates: list[tuple[int, float, float, dict[str, int]]] = []
     try:
+        if knobs.GATEWAY_LATENCY not in gone:
+            ctx.gateway_latency(100)  # every worker at once, without a restart
         if knobs.WORKER_CONCURRENCY not in gone:
             for count in workers:
                 got = pipeline_rate(ctx, buyers, shop, n,
@@ -47,7 +47,9 @@ def run(ctx: Context, short: bool = False) -> Outcome:
                 worker_rates.append((count, got.rate or 0.0))
         if knobs.API_PROCESSES not in gone:
             for count in apis:
+                t_up = time.perf_counter()
                 ctx.procs_up(**{knobs.API_PROCESSES: str(count)})
+                t_up = time.perf_counter() - t_up
                 cfg = ctx.stack.cfg.model_copy(update={"api_processes": count})
                 before = served.per_process(cfg)
                 t0 = time.perf_counter()
@@ -56,6 +58,8 @@ def run(ctx: Context, short: bool = False) -> Outcome:
                 spread = served.spread(before, served.per_process(cfg))
                 ok = [p.latency for p in batch if p.status == 202]
                 api_rates.append((count, len(ok) / took, ms(percentile(ok, 0.5)) or 0.0, spread))
+                print(f"  {knobs.API_PROCESSES}={count}: up in {t_up:.0f}s, {len(batch)} POSTs"
+                      f" in {took:.0f}s, served by {spread}", flush=True)  # fmt: skip
     finally:
         restore(ctx)
     for count, rate in worker_rates:
