@@ -19,8 +19,13 @@ NOTICE = [
     "The gain is less than x2 per doubling here: 2 CPU cores are shared by every process of"
     " the stack, and PostgreSQL serialises the row locks. On separate machines it would go"
     " further.",
-    "API processes scale the same way behind the load balancer; each request may land on"
-    " any of them, because sessions live in tokens and PostgreSQL, not in a process.",
+    "API processes scale the same way behind the load balancer: the second table shows nginx"
+    " sharing the POSTs out evenly, and any process may take any request, because sessions"
+    " live in tokens and PostgreSQL, not in a process.",
+    "POST /orders is CPU work (TLS, JSON, one transaction). One API process (2 gunicorn"
+    " workers x 4 threads) can already keep 2 cores busy, so on this machine more API"
+    " processes share the same CPU instead of adding to it; the copies pay off when they"
+    " run on more cores or machines.",
 ]
 
 
