@@ -143,10 +143,13 @@ def _forget(group: str, attempts: int = 10) -> bool:
     try:
         for _ in range(attempts):
             try:
-                admin.delete_consumer_groups([group])
-                return True
+                # kafka-python 3: delete_groups answers {group: "OK" or the error's name}
+                # (its 2.x name, delete_consumer_groups, is gone).
+                if str(admin.delete_groups([group]).get(group)) == "OK":
+                    return True
             except Exception:  # noqa: BLE001 - any refusal: wait and try again
-                time.sleep(1.0)
+                pass
+            time.sleep(1.0)
         return False
     finally:
         admin.close()
