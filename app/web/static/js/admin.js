@@ -149,7 +149,7 @@ function makeCharts(el) {
   const make = (label, series, yValues) => new uPlot({
     width: width(), height: 180, title: label, scales: { x: { time: true } },
     axes: yValues ? [axes[0], { stroke: "#666", size: 64, values: yValues }] : axes,
-    series: [{}, ...series],
+    series: [{ label: t("time") }, ...series], // uPlot's own x label is English only
   }, [[], ...series.map(() => [])], el.appendChild(h("div", { class: "chart" })));
   const rate = make(t("throughput"), [
     { label: t("placed_series"), stroke: "#2563eb", width: 2 },
