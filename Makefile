@@ -149,7 +149,8 @@ CHAOS_RUN = rc=0; export $(1); mkdir -p "$$COMANDA_STATE_DIR"; \
 	exit $$rc
 
 # One demo per distributed-systems concept (demos/, docs/DEMOS.md): `make demo` lists them,
-# `make demo-<concept>` brings the stack up and runs one (DEMO_ARGS=--short for a quick one).
+# `make demo-<concept>` brings the stack up (unless it is up and ready) and runs one
+# (DEMO_ARGS=--short for a quick one).
 DEMOS := async event-driven concurrency scaling fault-tolerance security separation
 .PHONY: demo $(addprefix demo-,$(DEMOS))
 
@@ -157,7 +158,7 @@ demo: .venv
 	@$(PY) -m demos
 
 $(addprefix demo-,$(DEMOS)): demo-%: .venv
-	@$(MAKE) --no-print-directory up
+	@$(WITH_ENV) $(PY) -m demos --ready || $(MAKE) --no-print-directory up
 	@$(WITH_ENV) $(PY) -m demos $* $(DEMO_ARGS)
 
 .PHONY: chaos chaos-3

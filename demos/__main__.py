@@ -26,7 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demos", description=__doc__)
     parser.add_argument("name", nargs="?", help="the concept; none lists them")
     parser.add_argument("--short", action="store_true", help="a quick version (make test)")
+    parser.add_argument("--ready", action="store_true",
+                        help="exit 0 when the stack is up and ready, else 1 (make demo-<x> runs"
+                        " `make up` only when not: it re-seeds, which takes a minute)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.ready:
+        from demos.stackctl import Stack
+
+        stack = Stack()
+        return 0 if stack.readyz(timeout=5)[0] == 200 and stack.all_running() else 1
     if not args.name:
         print(listing())
         return 0

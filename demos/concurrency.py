@@ -26,8 +26,6 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     levels = ((1, 4) if short else (1, 4, 8, 16)) if threads else ((1, 2) if short else (1, 2, 4))
     n = 8 if short else 24
     settings: dict[str, str] = {}
-    if knobs.GATEWAY_LATENCY not in gone:
-        settings[knobs.GATEWAY_LATENCY] = "100"
     if threads:
         settings[knobs.WORKER_POOL] = "threads"
     table = Table(("concurrency", "pool", "gateway", "orders", "orders/s", "speed-up"))
@@ -38,6 +36,8 @@ def run(ctx: Context, short: bool = False) -> Outcome:
     buyers = people.customers(ctx, 2)
     results: list[tuple[int, Measured]] = []
     try:
+        if knobs.GATEWAY_LATENCY not in gone:
+            ctx.gateway_latency(100)  # every worker at once, without a restart
         for level in levels:
             got = pipeline_rate(ctx, buyers, shop, n,
                                 {**settings, knobs.WORKER_CONCURRENCY: str(level)})  # fmt: skip

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from app.payments import latency
 from demos import knobs
+from demos.stackctl import Stack
+from seeds.tenants import Client
 from stack import procs
 from stack.config import REPO
-from tests.chaos.stackctl import Stack
-from tests.conftest import wait_until
-from tests.support.client import Client
 
 
 class Context:
@@ -28,18 +28,19 @@ class Context:
         self.stack = stack or Stack()
         self.api_url = os.environ.get("COMANDA_URL", "").rstrip("/") or self.stack.api_url
         # nginx's certificate: seeds/client.py verifies every request against COMANDA_CA_FILE
-        # (the chaos Stack's session and the Client below both come from there).
+        # (the Stack's session and the Client below both come from there).
         self.stack.api_url = self.api_url
         url = os.environ.get("DATABASE_URL") or self.stack.database_url
         self.engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
         self.out_dir = self.stack.cfg.state_dir / "demos"
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.touched: set[str] = set()  # settings procs_up changed, for restore()
+        self.latency_before: list[int | None] = []  # the gateway override found, for restore()
 
     # ------------------------------------------------------------------ clients
 
     def client(self) -> Client:
-        return Client(self.api_url, wait_until)
+        return Client(self.api_url)
 
     # ------------------------------------------------------------------ database (read only)
 
@@ -82,7 +83,20 @@ class Context:
 
     def restore(self) -> None:
         """Every setting a demo changed back to what the demo started with."""
-        self.procs_up(**{key: os.environ.get(key) for key in self.touched})
+        if self.latency_before:
+            latency.set_override_ms(self.latency_before[0])
+        if self.touched:
+            self.procs_up(**{key: os.environ.get(key) for key in self.touched})
+
+    def gateway_latency(self, ms: int | None) -> None:
+        """The card network's delay for every process at once, through the run-time override
+        the console's demo controls set (app/payments/latency.py: a row in PostgreSQL that
+        each process reads at most once a second). No process restarts for it."""
+        if not self.latency_before:
+            self.latency_before.append(
+                self.scalar("select value from runtime_overrides where name = :n", n=latency.NAME)
+            )
+        latency.set_override_ms(ms)
 
     def _stack(self, command: str, env: dict[str, str | None]) -> None:
         child = dict(os.environ)

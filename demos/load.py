@@ -9,7 +9,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tests.support.client import Client, FreshRestaurant
+from seeds.tenants import Client, FreshRestaurant
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from app.core.settings import get_settings
 from demos import charts, forge, people
 from demos.context import Context
 from demos.outcome import Outcome, Table
-from tests.support.client import Client
+from seeds.tenants import Client
 
 NOTICE = [
     "401 = 'who are you?': no token, a forged or tampered signature, 'alg: none', an expired"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from demos import watch
 from demos.context import Context
 from demos.load import place_many
-from tests.support.client import Client, FreshRestaurant
+from seeds.tenants import Client, FreshRestaurant
 
 
 @dataclass(frozen=True)
@@ -25,15 +25,22 @@ class Measured:
 def pipeline_rate(
     ctx: Context, buyers: list[Client], shop: FreshRestaurant, n: int, settings: dict[str, str]
 ) -> Measured:
+    t0 = time.monotonic()
     ctx.program("stop", "worker")
     try:
         batch = place_many(buyers, shop, n, 60, threads=4)
         ids = [p.order_id for p in batch if p.order_id is not None]
+        placed = time.monotonic()
         time.sleep(1.0)  # the relay and the pipeline consumer queue the tasks in RabbitMQ
     finally:
         ctx.procs_up(**settings)  # starts the worker, with the new settings
     started = time.time()
+    up = time.monotonic()
     watch.wait_left_placed(ctx, ids, 120)
+    # Where a run's time goes (the measured rate is only the last part of it).
+    print(f"  {' '.join(f'{k}={v}' for k, v in settings.items())}: {len(ids)} orders placed in"
+          f" {placed - t0:.0f}s, worker back in {up - placed:.0f}s, drained in"
+          f" {time.monotonic() - up:.0f}s", flush=True)  # fmt: skip
     out = watch.reached(ctx, ids, "AWAITING_ACCEPTANCE")
     times = sorted(out.values())
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] \

@@ -2,8 +2,9 @@
 
 It knows the URL layout, the bearer tokens (log in, keep them, log in again before they
 expire), a 429's ``Retry-After`` and the order request body; nothing about the app's code.
-``python -m seeds --orders N`` drives the API with it, and the test suites, the benchmark and
-the chaos harness build on it (tests/support/client.py, tests/chaos/api.py, tests/bench/).
+``python -m seeds --orders N`` drives the API with it; seeds/tenants.py adds users and fresh
+restaurants on top of it for the demos and the test suites (tests/support/client.py), and the
+chaos harness and the benchmark build on it too (tests/chaos/api.py, tests/bench/).
 
 Certificate verification lives here and only here: the API is served over HTTPS by nginx
 with a certificate from the stack's own CA (``COMANDA_CA_FILE``, printed by ``make env``),

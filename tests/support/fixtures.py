@@ -4,21 +4,11 @@ the running stack, logged-in users and fresh tenants, all made through the API."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
-from tests.support.client import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    DEFAULT_PASSWORD,
-    Client,
-    FreshRestaurant,
-    expect,
-    fresh_email,
-    fresh_name,
-)
+from seeds import tenants
+from seeds.tenants import DEFAULT_ITEMS, DEFAULT_PASSWORD, Client, FreshRestaurant
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +26,7 @@ def api(new_client) -> Client:
 @pytest.fixture(scope="session")
 def as_admin(new_client) -> Client:
     """The demo admin, logged in once per session (re-logs in by itself before expiry)."""
-    admin = new_client()
-    admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-    admin.user = admin.me()
+    admin = tenants.admin(new_client)
     assert admin.user["role"] == "admin", admin.user
     return admin
 
@@ -50,23 +38,17 @@ def make_customer(new_client) -> Callable[..., Client]:
     ``client.user`` holds the register reply (id, email, name, role)."""
 
     def make(name: str | None = None, password: str = DEFAULT_PASSWORD) -> Client:
-        client = new_client()
-        email = fresh_email("customer")
-        resp = expect(client.register(email, password, name or fresh_name("Customer")), 201)
-        client.user = resp.json()
-        client.login(email, password)
-        return client
+        return tenants.customer(new_client, name, password)
 
     return make
 
 
 @pytest.fixture(scope="session")
-def make_customers(make_customer) -> Callable[[int], list[Client]]:
+def make_customers(new_client) -> Callable[[int], list[Client]]:
     """``make_customers(n)`` -> n fresh customers, created concurrently (bcrypt is slow)."""
 
     def make(n: int) -> list[Client]:
-        with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-            return list(pool.map(lambda _: make_customer(), range(n)))
+        return tenants.customers(new_client, n, threads=8)
 
     return make
 
@@ -79,40 +61,23 @@ def make_restaurant(as_admin, new_client) -> Callable[..., FreshRestaurant]:
     creates the menu items through the restaurant API."""
 
     def make(
-        items: Iterable[tuple[str, int, int]] = (("X-Burger", 2590, 50), ("Fries", 1290, 50)),
+        items: Iterable[tuple[str, int, int]] = DEFAULT_ITEMS,
         *,
         cuisine: str = "e2e",
         acceptance_seconds: int | None = None,
         name: str | None = None,
     ) -> FreshRestaurant:
-        name = name or fresh_name("E2E Restaurant")
-        body: dict[str, Any] = {"name": name, "cuisine": cuisine}
-        if acceptance_seconds is not None:
-            body["acceptance_seconds"] = acceptance_seconds
-        resp = expect(as_admin.post("admin/restaurants", json=body), 201)
-        restaurant = resp.json()
-        rid = restaurant["id"]
-        assert isinstance(rid, int), restaurant
-
-        email = fresh_email("restaurant")
-        resp = expect(
-            as_admin.post(
-                f"admin/restaurants/{rid}/users",
-                json={"email": email, "password": DEFAULT_PASSWORD, "name": f"Staff of {name}"},
-            ),
-            201,
+        fresh = tenants.restaurant(
+            as_admin,
+            new_client,
+            items,
+            cuisine=cuisine,
+            acceptance_seconds=acceptance_seconds,
+            name=name,
         )
-        staff = resp.json()
-        assert staff.get("role") == "restaurant", staff
-
-        client = new_client()
-        client.login(email, DEFAULT_PASSWORD)
-        client.user = client.me()
-        assert client.user["restaurant_id"] == rid, client.user
-
-        fresh = FreshRestaurant(id=rid, name=name, client=client, body=restaurant)
-        for item_name, price, stock in items:
-            fresh.add_item(item_name, price, stock)
+        assert isinstance(fresh.id, int), fresh.body
+        assert fresh.client.user.get("role") == "restaurant", fresh.client.user
+        assert fresh.client.user["restaurant_id"] == fresh.id, fresh.client.user
         return fresh
 
     return make

@@ -1,5 +1,6 @@
 """The demos' pure parts: tables, knob detection, forged tokens, the chaos classification,
-and the Makefile listing every demo."""
+supervisord's status lines, counting which API process served requests, and the Makefile
+listing every demo."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import jwt
 import pytest
 
-from demos import forge, knobs
+from demos import forge, knobs, served, stackctl
 from demos.fault_tolerance import classify, kills
 from demos.outcome import Outcome, Table
 from demos.registry import DEMOS, find
@@ -98,3 +99,40 @@ def test_rendered_knobs_are_the_ones_the_stack_names(tmp_path) -> None:
     (tmp_path / "stack" / "procs.py").write_text("os.environ.get('COMANDA_WORKER_POOL')")
     assert knobs.rendered(knobs.WORKER_POOL, root=tmp_path)
     assert not knobs.rendered(knobs.GATEWAY_LATENCY, root=tmp_path)
+
+
+def test_supervisor_status_lines_give_each_programs_state_and_pid() -> None:
+    out = (
+        "api                              RUNNING   pid 4242, uptime 0:01:02\n"
+        "worker                           STOPPED   Nov 29 11:40 AM\n"
+        "nginx                            RUNNING   pid 7, uptime 0:01:02\n"
+    )
+    found = stackctl.parse_status(out)
+    assert found == {
+        "api": stackctl.Program("api", "RUNNING", 4242),
+        "worker": stackctl.Program("worker", "STOPPED", None),
+    }
+    assert set(stackctl.PROGRAMS) == set(PROGRAMS)  # the same programs as the chaos harness
+
+
+EXPOSITION = """\
+# HELP comanda_http_request_duration_seconds API request duration.
+# TYPE comanda_http_request_duration_seconds histogram
+comanda_http_request_duration_seconds_count{method="POST",route="/api/v1/orders",status="202"} 7.0
+comanda_http_request_duration_seconds_count{method="POST",route="/api/v1/orders",status="503"} 1.0
+comanda_http_request_duration_seconds_count{method="GET",route="/api/v1/orders",status="200"} 5.0
+comanda_http_request_duration_seconds_count{method="POST",route="/api/v1/auth/me",status="200"} 3.0
+comanda_http_request_duration_seconds_sum{method="POST",route="/api/v1/orders",status="202"} 0.5
+"""
+
+
+def test_served_counts_one_route_and_method_over_every_status() -> None:
+    assert served.count(EXPOSITION, "POST", "/orders") == 8
+    assert served.count(EXPOSITION, "GET", "/orders") == 5
+    assert served.count("", "POST", "/orders") == 0
+
+
+def test_spread_is_the_difference_and_a_restarted_process_counts_from_zero() -> None:
+    before = {"api": 10.0, "api-2": 40.0}
+    after = {"api": 55.0, "api-2": 3.0, "api-3": 12.0, "api-4": None}
+    assert served.spread(before, after) == {"api": 45, "api-2": 3, "api-3": 12}

@@ -137,17 +137,19 @@ function table(head, rows) {
 }
 
 function makeCharts(el) {
+  el.replaceChildren(); // the "…" placeholder would take a flex slot and push a chart down
   const width = () => Math.max(280, Math.floor((el.clientWidth || 600) / 2) - 16);
   // Clock times on the x axis (uPlot's default adds a date under the first tick, which
   // collides with the next label at this width).
+  // 24-hour clock ("14:03:30", no AM/PM) and ticks at least 80 px apart, so labels never touch.
   const hhmm = (u, ticks) => ticks.map((ts) => new Date(ts * 1000).toLocaleTimeString(undefined,
-    { hour: "2-digit", minute: "2-digit", second: "2-digit" }));
-  const axes = [{ stroke: "#666", values: hhmm }, { stroke: "#666" }];
+    { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }));
+  const axes = [{ stroke: "#666", values: hhmm, space: 80 }, { stroke: "#666" }];
   const ms = (u, ticks) => ticks.map((v) => (v >= 1000 ? `${(v / 1000).toFixed(1)} s` : `${v} ms`));
   const make = (label, series, yValues) => new uPlot({
     width: width(), height: 180, title: label, scales: { x: { time: true } },
     axes: yValues ? [axes[0], { stroke: "#666", size: 64, values: yValues }] : axes,
-    series: [{}, ...series],
+    series: [{ label: t("time") }, ...series], // uPlot's own x label is English only
   }, [[], ...series.map(() => [])], el.appendChild(h("div", { class: "chart" })));
   const rate = make(t("throughput"), [
     { label: t("placed_series"), stroke: "#2563eb", width: 2 },
