@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import g, request
 
-from app.api.connection import release_connection, request_connection
+from app.api.connection import first_statement, release_connection
 from app.core.errors import Forbidden, Unauthorized
 from roles import Role
 from roles.sessions import Holder, holder
@@ -54,7 +54,7 @@ def authenticate() -> Principal:
         claims = verify_access(bearer_token())
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    return agreed(claims, holder(request_connection(), claims.session_id))
+    return agreed(claims, first_statement(lambda conn: holder(conn, claims.session_id)))
 
 
 def requires(*roles: Role, keep_connection: bool = False) -> Callable:

@@ -32,6 +32,27 @@ def get_engine(url: str | None = None) -> Engine:
     return _engines[url]
 
 
+def autocommit_engine(url: str | None = None) -> Engine:
+    """Connections in autocommit mode, for work done in single statements (the API's
+    request connection, app/api/connection.py): no BEGIN/COMMIT round trips, and nothing
+    to roll back when a connection goes back to the pool (reset_on_return off). No
+    pre-ping: its user retries its first statement once on a dropped connection instead
+    (SQLAlchemy's "optimistic" disconnect handling), which saves a round trip per request."""
+    url = url or get_settings().database_url
+    key = f"{url}#autocommit"
+    if key not in _engines:
+        _engines[key] = create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"connect_timeout": 3},
+        )
+    return _engines[key]
+
+
 def _factory(url: str | None = None) -> sessionmaker[Session]:
     url = url or get_settings().database_url
     if url not in _factories:
