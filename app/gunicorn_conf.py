@@ -38,6 +38,7 @@ worker_class = "gthread"
 preload_app = True
 timeout = 30
 graceful_timeout = 20
+# nginx keeps its idle upstream connections for less (stack/nginx.py keepalive_timeout 4s).
 keepalive = 5
 accesslog = "-"
 # The reply's X-Request-ID (the correlation id) ends each line, so `stack trace` finds it.

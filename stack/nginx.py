@@ -146,7 +146,13 @@ http {{
         # Round robin; a process that refuses the connection (restarting) is skipped for the
         # next one (max_fails=0: never marked down, so a restarted one is used at once).
 {up}
-        keepalive 16;
+        # Idle connections kept open to the API processes: as many as a burst of clients
+        # uses at once (the bench's 32), so a burst does not open and close connections.
+        keepalive 32;
+        # Below gunicorn's own keepalive (5 s, app/gunicorn_conf.py): nginx drops an idle
+        # connection before gunicorn can, so it never sends a request on one gunicorn is
+        # closing (a POST is not retried on another one: the client would get the 503).
+        keepalive_timeout 4s;
     }}
 
     # Plain HTTP: nothing but a permanent redirect (308 keeps the method and body).

@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings.check()
 
     from app.api import register_api
+    from app.api.connection import register_request_connection
     from app.api.errors import register_error_handlers
     from app.api.hardening import register_hardening
     from app.api.metrics import public_metrics, register_request_metrics
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     register_error_handlers(flask_app)
+    register_request_connection(flask_app)
     register_hardening(flask_app, settings)
     register_tracing(flask_app)
     register_request_metrics(flask_app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_restx import Namespace, Resource
 
+from app.api.connection import request_connection
 from app.api.docs import body, documented, order_models, page_params, status_filter
 from app.api.guards import current, requires
 from app.api.orders_query import get_order, idempotency_key, list_orders
@@ -44,15 +45,17 @@ class Orders(Resource):
         headers={"Location": "/api/v1/orders/{id}"},
     )
     @documented(ns, 400, 401, 403, 409, 413)
-    @requires(Role.CUSTOMER)
+    @requires(Role.CUSTOMER, keep_connection=True)
     def post(self):
         """Place an order. Business rules are checked by the pipeline, which ends in
         AWAITING_ACCEPTANCE or REJECTED with a reason."""
         data = parse(PlaceOrderIn)
-        with unit_of_work() as session:
-            view, _ = commands.place(
-                session, current().user_id, data.model_dump(mode="json"), idempotency_key()
-            )
+        view, _ = commands.place(
+            request_connection(),
+            current().user_id,
+            data.model_dump(mode="json"),
+            idempotency_key(),
+        )
         return view, 202, {"Location": f"/api/v1/orders/{view['id']}"}
 
     @ns.doc(

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import g, request
 
-from app.core.db import read_only
+from app.api.connection import first_statement, release_connection
 from app.core.errors import Forbidden, Unauthorized
 from roles import Role
 from roles.sessions import Holder, holder
@@ -54,12 +54,15 @@ def authenticate() -> Principal:
         claims = verify_access(bearer_token())
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    with read_only() as session:
-        return agreed(claims, holder(session, claims.session_id))
+    return agreed(claims, first_statement(lambda conn: holder(conn, claims.session_id)))
 
 
-def requires(*roles: Role) -> Callable:
-    """Allow only callers with one of ``roles`` (any role when none is given)."""
+def requires(*roles: Role, keep_connection: bool = False) -> Callable:
+    """Allow only callers with one of ``roles`` (any role when none is given).
+
+    The session is checked on the request's connection (app/api/connection.py). A view
+    that works on that connection too says ``keep_connection=True``; for the others it
+    goes back to the pool before the view runs, so no request holds two."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -70,6 +73,8 @@ def requires(*roles: Role) -> Callable:
             if principal.role == Role.RESTAURANT and principal.restaurant_id is None:
                 raise Forbidden("restaurant account without a restaurant")
             g.principal = principal
+            if not keep_connection:
+                release_connection()
             return view(*args, **kwargs)
 
         return guarded

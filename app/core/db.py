@@ -42,6 +42,27 @@ def without_pre_ping() -> None:
     _pre_ping = False
 
 
+def autocommit_engine(url: str | None = None) -> Engine:
+    """Connections in autocommit mode, for work done in single statements (the API's
+    request connection, app/api/connection.py): no BEGIN/COMMIT round trips, and nothing
+    to roll back when a connection goes back to the pool (reset_on_return off). No
+    pre-ping: its user retries its first statement once on a dropped connection instead
+    (SQLAlchemy's "optimistic" disconnect handling), which saves a round trip per request."""
+    url = url or get_settings().database_url
+    key = f"{url}#autocommit"
+    if key not in _engines:
+        _engines[key] = create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=5,
+            connect_args={"connect_timeout": 3},
+        )
+    return _engines[key]
+
+
 def _factory(url: str | None = None) -> sessionmaker[Session]:
     url = url or get_settings().database_url
     if url not in _factories:
@@ -75,9 +96,10 @@ def transaction(url: str | None = None) -> Iterator[Connection]:
 def autocommit(url: str | None = None) -> Iterator[Connection]:
     """A bare connection without a transaction: each statement commits on its own. For a
     lone read whose answer is checked again under a lock later (one round trip, where a
-    transaction costs BEGIN and COMMIT besides)."""
-    with get_engine(url).connect() as conn:
-        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    transaction costs BEGIN and COMMIT besides). The autocommit pool has no pre-ping: the
+    caller retries on a dropped connection (every Celery task does, on OperationalError)."""
+    with autocommit_engine(url).connect() as conn:
+        yield conn
 
 
 @contextmanager

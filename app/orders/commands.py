@@ -8,8 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.core.envelope import Envelope, EventType
@@ -18,21 +17,14 @@ from app.core.lifecycle import (
     InvalidTransition,
     Reason,
     Status,
+    StockState,
     is_cancellable,
     next_kitchen_step,
     past_acceptance_deadline,
 )
-from app.core.models import (
-    IdempotencyKey,
-    MenuItem,
-    Order,
-    OrderItem,
-    Restaurant,
-    TimelineEntry,
-    utcnow,
-)
+from app.core.models import Order, utcnow
 from app.core.settings import get_settings
-from app.orders import outbox, stock
+from app.orders import intake, outbox, stock
 from app.orders.changes import lock_order, move, note
 from app.orders.rules import MAX_ORDER_TOTAL_CENTS, order_total, total_allowed
 from app.orders.view import new_order_row, order_view, placed_view
@@ -42,75 +34,60 @@ def request_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def find_replay(session: Session, customer_id: int, key: str, digest: str) -> Order | None:
-    """The order an earlier request with this Idempotency-Key made, if any (409 when the
-    key was used for another body). Keys older than the window are forgotten."""
-    window = timedelta(hours=get_settings().idempotency_hours)
-    session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.customer_id == customer_id,
-            IdempotencyKey.key == key,
-            IdempotencyKey.created_at < utcnow() - window,
-        )
-    )
-    found = session.get(IdempotencyKey, (customer_id, key))
-    if found is None:
-        return None
-    if found.request_hash != digest:
-        raise Conflict("Idempotency-Key was already used with a different request body")
-    return session.get(Order, found.order_id)
-
-
-def check_intake(session: Session, body: dict[str, Any]) -> bool:
+def check_intake(restaurant_found: bool, prices: dict[int, int], items: list[dict]) -> bool:
     """What intake refuses (400): a restaurant that does not exist (the foreign key keeps
     it so; an order can never attach to a restaurant created after it) and a total, at
     today's prices, above the bound. Returns whether every line names a menu item of that
     restaurant; if not, the pipeline rejects the order (invalid_order, as the contract
-    says) even if an item with that id is created before it runs."""
-    restaurant_id = body["restaurant_id"]
-    if session.get(Restaurant, restaurant_id) is None:
+    says) even if an item with that id is created before it runs. Pure: ``prices`` holds
+    only that restaurant's items."""
+    if not restaurant_found:
         raise BadRequest("unknown restaurant", {"restaurant_id": "no such restaurant"})
-    ids = {line["menu_item_id"] for line in body["items"]}
-    prices = dict(
-        session.execute(
-            select(MenuItem.id, MenuItem.price_cents).where(
-                MenuItem.id.in_(ids), MenuItem.restaurant_id == restaurant_id
-            )
-        ).all()
-    )
-    known = [line for line in body["items"] if line["menu_item_id"] in prices]
+    known = [line for line in items if line["menu_item_id"] in prices]
     if not total_allowed(order_total((prices[ln["menu_item_id"]], ln["quantity"]) for ln in known)):
         raise BadRequest(
             f"the order total may not exceed {MAX_ORDER_TOTAL_CENTS} cents",
             {"items": f"total above {MAX_ORDER_TOTAL_CENTS} cents"},
         )
-    return len(known) == len(body["items"])
+    return len(known) == len(items)
+
+
+def check_replay(stored_hash: str, digest: str) -> None:
+    """Same Idempotency-Key, another body: 409 (the contract). Pure."""
+    if stored_hash != digest:
+        raise Conflict("Idempotency-Key was already used with a different request body")
 
 
 def place_order(
     session: Session, customer_id: int, body: dict[str, Any], idempotency_key: str | None
 ) -> tuple[Order, bool]:
-    """Write a PLACED order and its order.placed event. Returns (order, created)."""
-    view, created = place(session, customer_id, body, idempotency_key)
+    """Write a PLACED order and its order.placed event in the session's transaction.
+    Returns (order, created)."""
+    view, created = place(session.connection(), customer_id, body, idempotency_key)
     return session.get(Order, view["id"]), created
 
 
 def place(
-    session: Session, customer_id: int, body: dict[str, Any], idempotency_key: str | None
+    conn: Connection, customer_id: int, body: dict[str, Any], idempotency_key: str | None
 ) -> tuple[dict[str, Any], bool]:
     """Write a PLACED order, its lines, its timeline row and its order.placed event; return
-    (the order's view, created). The intake's hot path: Core statements with RETURNING, no
-    ORM objects, and the view and event built from what was written (nothing read back)."""
+    (the order's view, created). The intake's hot path: one statement reads what intake
+    needs, one writes it all (app/orders/intake.py), and the view and the event are built
+    from what was written (nothing read back). On an autocommit connection the write is
+    its own transaction; inside a caller's transaction it joins it."""
     digest = request_hash(body)
-    if idempotency_key:
-        existing = find_replay(session, customer_id, idempotency_key, digest)
-        if existing is not None:
-            return order_view(existing), False
-    all_known = check_intake(session, body)
     now = utcnow()
+    fresh_since = now - timedelta(hours=get_settings().idempotency_hours)
+    item_ids = sorted({line["menu_item_id"] for line in body["items"]})
+    looked = intake.look(
+        conn, customer_id, body["restaurant_id"], item_ids, idempotency_key, fresh_since
+    )
+    if looked.replay_order_id is not None:
+        return _replayed(conn, looked, digest), False
+    all_known = check_intake(looked.restaurant_found, looked.prices, body["items"])
     row = new_order_row(customer_id, body, now, get_settings().pipeline_stuck_seconds)
     row["unknown_items"] = not all_known
-    order_id = session.execute(insert(Order).values(row).returning(Order.id)).scalar_one()
+    order_id = looked.order_id
     lines = [
         {
             "order_id": order_id,
@@ -120,35 +97,9 @@ def place(
         }
         for line in body["items"]
     ]
-    session.execute(insert(OrderItem), lines)
-    if idempotency_key:
-        try:
-            with session.begin_nested():
-                session.execute(
-                    insert(IdempotencyKey).values(
-                        customer_id=customer_id,
-                        key=idempotency_key,
-                        request_hash=digest,
-                        order_id=order_id,
-                        created_at=now,
-                    )
-                )
-        except IntegrityError:
-            # A concurrent request with the same key won the race: answer with its order.
-            session.rollback()
-            existing = find_replay(session, customer_id, idempotency_key, digest)
-            if existing is None:  # pragma: no cover - the winner's row is committed
-                raise Conflict("Idempotency-Key is being used by another request") from None
-            return order_view(existing), False
-    session.execute(
-        insert(TimelineEntry).values(
-            order_id=order_id, at=now, status=row["status"], event="placed"
-        )
-    )
     view = placed_view(order_id, row, lines)
     summary = {k: v for k, v in view.items() if k not in ("timeline", "acceptance_deadline")}
-    outbox.record(
-        session,
+    event = outbox.row(
         Envelope(
             type=EventType.ORDER_PLACED,
             order_id=order_id,
@@ -156,9 +107,35 @@ def place(
             customer_id=customer_id,
             occurred_at=now,
             data={"version": row["version"], "order": summary},
-        ),
+        )
     )
-    return view, True
+    written = intake.write(
+        conn,
+        order_id,
+        row,
+        lines,
+        str(StockState.NONE),
+        event,
+        idempotency_key,
+        digest,
+        fresh_since,
+    )
+    if written:
+        return view, True
+    # A concurrent request with the same key won the race: answer with its order.
+    looked = intake.look(
+        conn, customer_id, body["restaurant_id"], item_ids, idempotency_key, fresh_since
+    )
+    if looked.replay_order_id is None:  # pragma: no cover - the winner's row is committed
+        raise Conflict("Idempotency-Key is being used by another request")
+    return _replayed(conn, looked, digest), False
+
+
+def _replayed(conn: Connection, looked: intake.Looked, digest: str) -> dict[str, Any]:
+    """The view of the order an earlier request with this key made (409 if its body differs)."""
+    check_replay(looked.replay_hash or "", digest)
+    with Session(bind=conn) as session:
+        return order_view(session.get(Order, looked.replay_order_id))
 
 
 def _conflict(exc: InvalidTransition) -> Conflict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -11,18 +13,21 @@ from app.core.models import OutboxEvent
 from app.core.settings import get_settings
 
 
+def row(envelope: Envelope, correlation_id: str | None = None) -> dict[str, Any]:
+    """The outbox row of an event (the columns the relay reads), for ``record`` and for
+    the intake's one-statement write (app/orders/intake.py)."""
+    correlation_id = correlation_id or correlation.current()
+    return {
+        "event_id": envelope.event_id,
+        "topic": get_settings().orders_topic,
+        "key": envelope.key,
+        "payload": envelope.to_dict(),
+        "headers": {"correlation_id": correlation_id} if correlation_id else {},
+        "created_at": envelope.occurred_at,
+    }
+
+
 def record(session: Session, envelope: Envelope, correlation_id: str | None = None) -> None:
     """Add the event to the current transaction; the relay publishes it after commit."""
-    correlation_id = correlation_id or correlation.current()
-    headers = {"correlation_id": correlation_id} if correlation_id else {}
     # One Core INSERT, no ORM object to track (the caller's pending changes flush first).
-    session.execute(
-        insert(OutboxEvent).values(
-            event_id=envelope.event_id,
-            topic=get_settings().orders_topic,
-            key=envelope.key,
-            payload=envelope.to_dict(),
-            headers=headers,
-            created_at=envelope.occurred_at,
-        )
-    )
+    session.execute(insert(OutboxEvent).values(row(envelope, correlation_id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,13 @@ def test_methods_nginx_refuses_itself_go_to_the_app():
     assert "error_page 405 = @app;" in tls
     app = tls.split("location @app {", 1)[1].split("}", 1)[0]
     assert "proxy_pass http://comanda_api;" in app
+
+
+def test_idle_upstream_connections_close_on_nginx_side_first():
+    conf = render(SITE)
+    kept = int(re.search(r"keepalive (\d+);", conf).group(1))
+    idle = int(re.search(r"keepalive_timeout (\d+)s;", conf).group(1))
+    source = Path("app/gunicorn_conf.py").read_text()
+    gunicorn = int(re.search(r"^keepalive = (\d+)$", source, re.M)[1])
+    assert idle < gunicorn  # else a POST can meet a connection gunicorn is closing: a 503
+    assert kept >= 32  # a burst of the bench's clients reuses connections
