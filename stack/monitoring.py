@@ -10,6 +10,7 @@ Prometheus's one `api` job scrapes them all.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .config import Config
@@ -69,6 +70,12 @@ def program_env(cfg: Config, program: str) -> dict[str, str]:
         env["FLOWER_UNAUTHENTICATED_API"] = "false"
         # Worker inspection replies slowly on a busy machine; the default 1 s shows no workers.
         env["FLOWER_INSPECT_TIMEOUT"] = "5000"
+        # Its in-memory task history is bounded (10,000 by default: ~38 KB per task seen).
+        env["FLOWER_MAX_TASKS"] = "1000"
+        # Flower otherwise asks every worker to send task events every few seconds: three
+        # RabbitMQ messages per task, a quarter of the worker's CPU per order (docs/perf-
+        # pipeline.md). It still lists the workers; task history needs COMANDA_WORKER_TASK_EVENTS.
+        env["FLOWER_ENABLE_EVENTS"] = os.environ.get("COMANDA_WORKER_TASK_EVENTS") or "false"
     return env
 
 

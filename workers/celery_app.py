@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.signals import setup_logging, task_prerun, worker_init, worker_process_init
-from celery.worker import control
 
 from app.core import correlation, logs
 from app.core.db import dispose_all, without_pre_ping
@@ -81,19 +80,6 @@ def _fresh_connections(**_: object) -> None:
 @task_prerun.connect
 def _restore_correlation(task=None, **_: object) -> None:
     correlation.use(getattr(task.request, TRACE_HEADER, None))
-
-
-_enable_events = control.Panel.data["enable_events"]
-
-
-@control.control_command()
-def enable_events(state):
-    """Flower asks every worker to turn task events on, every few seconds. They cost three
-    RabbitMQ messages per task (a quarter of the worker's CPU per order, and Flower's and
-    RabbitMQ's share besides), so they stay off unless COMANDA_WORKER_TASK_EVENTS is set."""
-    if get_settings().worker_task_events:
-        return _enable_events(state)
-    return control.ok("task events stay off (COMANDA_WORKER_TASK_EVENTS)")
 
 
 app = make_app()
