@@ -35,6 +35,9 @@ class Client:
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
         self.body, self.ca_file = body, ca_file
 
+    def use_tokens(self, tokens: list[str]) -> None:
+        self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
+
     def _session(self, limit: int) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=limit, ssl=ssl_context(self.ca_file))
         return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30))
@@ -71,7 +74,9 @@ class Client:
             ticker.cancel()
         return samples
 
-    async def _steady(self, rate: float, seconds: float, tick: Callable) -> list[Sample]:
+    async def _steady(
+        self, rate: float, seconds: float, tick: Callable, stop: Callable[[], bool]
+    ) -> list[Sample]:
         total = int(rate * seconds)
         async with self._session(512) as http:
             t0 = time.perf_counter()
@@ -82,6 +87,8 @@ class Client:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if n % max(1, int(rate / 2)) == 0 and stop():  # checked twice a second
+                    break
                 tasks.append(asyncio.create_task(self._post(http, n, due, t0)))
             samples = await asyncio.gather(*tasks)
             ticker.cancel()
@@ -90,8 +97,16 @@ class Client:
     def burst(self, clients: int, seconds: float, tick: Callable = lambda _: None):
         return asyncio.run(self._burst(clients, seconds, tick))
 
-    def steady(self, rate: float, seconds: float, tick: Callable = lambda _: None):
-        return asyncio.run(self._steady(rate, seconds, tick))
+    def steady(
+        self,
+        rate: float,
+        seconds: float,
+        tick: Callable = lambda _: None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> list[Sample]:
+        """Open loop at ``rate`` for ``seconds``; ``stop()`` (asked twice a second) ends the
+        arrivals early, e.g. when the backlog shows the rate cannot hold."""
+        return asyncio.run(self._steady(rate, seconds, tick, stop))
 
 
 async def _ticker(tick: Callable[[float], None], t0: float, seconds: float) -> None:
