@@ -8,7 +8,7 @@ Phases, in one run (under 5 minutes by default on a quiet machine):
   idle       refuse to start (after waiting up to --wait-idle s) when the stack still has a
              backlog; then the idle stack's own CPU per second, reported apart
   floor      a minimal Flask app on the API's gunicorn settings (tests/bench/floor.py), burst
-  intake     POST /api/v1/orders burst with the pipeline's processes paused (supervisorctl)
+  intake     POST /api/v1/orders burst with the pipeline's processes paused (SIGSTOP)
   half       POST p99 at half of the intake burst's rate (pipeline still paused), then a
              capped drain of what the bursts queued
   sustained  open loop at --rate orders/s for --seconds with every process up (it stops
@@ -37,7 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.bench import figures, procstat
-from tests.bench.harness import PIPELINE, Progress, drain, ensure_idle, setup, supervisorctl
+from tests.bench.harness import (
+    PIPELINE,
+    Progress,
+    drain,
+    ensure_idle,
+    pause,
+    resume,
+    setup,
+    supervisorctl,
+)
 from tests.bench.loadgen import Client, Sample
 from tests.bench.openloop import idle_cpu_per_s, open_loop
 from tests.bench.report import chart, print_table, table
@@ -57,6 +66,7 @@ class Plan:
     per_thread: int = 20
     drain_s: float = 45
     wait_idle_s: float = 120
+    customers: int = 4
 
 
 SMOKE = Plan(
@@ -70,7 +80,8 @@ SMOKE = Plan(
     scaling=(),  # starting a worker four times is not a few seconds' work
     per_thread=5,
     drain_s=20,
-    wait_idle_s=30,
+    wait_idle_s=60,
+    customers=1,
 )
 
 
@@ -135,7 +146,7 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
     }
     result["idle"] = ensure_idle(plan.wait_idle_s, progress)
     progress.start("setup; the idle stack's CPU")
-    tokens, body = setup(url, ca_file)
+    tokens, body = setup(url, ca_file, plan.customers)
     client = Client(url, tokens, body, ca_file)
     idle = idle_cpu_per_s(1.0 if plan is SMOKE else 3.0)
     result["idle_cpu_ms_per_s"] = idle * 1000
@@ -149,7 +160,7 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
         progress.done()
     result["floor_rps"] = rate_of(samples, plan.burst_s)
 
-    supervisorctl("stop", *PIPELINE)
+    pause(*PIPELINE)
     try:
         client.burst(plan.clients, 1.0)
         samples = client.burst(
@@ -167,7 +178,7 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
         result["half_post_p99_ms"] = figures.pct([s.ms for s in samples], 0.99)
         result["half_post_p50_ms"] = figures.pct([s.ms for s in samples], 0.50)
     finally:
-        supervisorctl("start", *PIPELINE)
+        resume(*PIPELINE)
     drains.append(drain(plan.drain_s * 2, progress, "the intake bursts"))
 
     def phase(rate: float, seconds: float, name: str) -> dict:

@@ -19,13 +19,17 @@ PIPELINE = ("relay", "pipeline", "feed", "projector", "worker", "beat")
 
 class Progress:
     """One line on stderr, redrawn in place: the phase, its share done, the run's elapsed
-    time. Hand-made (20 lines) rather than tqdm or rich: neither is a dependency of the
-    project, and a bar per phase with a known length is all the bench needs."""
+    time. Hand-made (30 lines) rather than tqdm or rich: neither is a dependency of the
+    project, and a bar per phase with a known length is all the bench needs. When stderr is
+    not a terminal (make test captures it), one line per phase instead of redraws."""
 
     def __init__(self, stream=sys.stderr) -> None:
         self.t0, self.phase, self.stream = time.monotonic(), "", stream
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
 
     def __call__(self, done: float) -> None:
+        if not self.tty:
+            return
         bar = "#" * int(max(0.0, min(1.0, done)) * 30)
         self.stream.write(f"\r  [{bar:<30}] {self.phase:<40.40} {time.monotonic() - self.t0:5.0f}s")
         self.stream.flush()
@@ -36,11 +40,15 @@ class Progress:
         return self
 
     def done(self) -> None:
-        self(1.0)
-        self.stream.write("\n")
+        if self.tty:
+            self(1.0)
+            self.stream.write("\n")
+        else:
+            self.stream.write(f"  {self.phase}: done at {time.monotonic() - self.t0:.0f} s\n")
+        self.stream.flush()
 
     def say(self, line: str) -> None:
-        self.stream.write(f"\r  {line}\n")
+        self.stream.write(f"\r  {line}\n" if self.tty else f"  {line}\n")
         self.stream.flush()
 
 
@@ -92,6 +100,17 @@ def setup(
 
 
 # -- the stack -------------------------------------------------------------------------------
+def pause(*names: str) -> None:
+    """SIGSTOP: the programs stop using CPU at once and keep their state (a stop and start
+    through supervisord costs each program its shutdown and its start-up, a minute on a
+    loaded machine, and the start-up would be measured as the pipeline's)."""
+    supervisorctl("signal", "STOP", *names)
+
+
+def resume(*names: str) -> None:
+    supervisorctl("signal", "CONT", *names)
+
+
 def supervisorctl(*args: str) -> str:
     cfg = Config.from_env()
     exe = Path(sys.prefix) / "bin" / "supervisorctl"

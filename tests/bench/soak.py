@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -43,6 +44,9 @@ from tests.bench.loadgen import Client
 from tests.bench.report import print_table
 
 PRUNE_ENV = ("COMANDA_PRUNE_KEEP_MINUTES", "COMANDA_PRUNE_INTERVAL_SECONDS")
+# SIGTERM (or a first Ctrl-C) ends the soak early but cleanly: no more orders, the drain,
+# the report of what was driven so far, and the stack's settings restored.
+ENOUGH = threading.Event()
 
 
 @dataclass
@@ -55,9 +59,12 @@ class SoakPlan:
     prune_every_s: int = 15
     restart: bool = True
     wait_idle_s: float = 120
+    customers: int = 4
 
 
-SMOKE = SoakPlan(orders=30, rate=15, chunk_s=1, every_s=1, restart=False, wait_idle_s=30)
+SMOKE = SoakPlan(
+    orders=20, rate=10, chunk_s=1, every_s=1, restart=False, wait_idle_s=60, customers=1
+)
 
 
 def restart_app(env_extra: dict[str, str], drop: tuple[str, ...] = ()) -> None:
@@ -191,7 +198,7 @@ def drive(
 ) -> int:
     errors = 0
     bound = figures.give_up_bound(plan.rate)
-    while len(placed) < plan.orders:
+    while len(placed) < plan.orders and not ENOUGH.is_set():
         n = min(int(plan.rate * plan.chunk_s), plan.orders - len(placed))
         client.use_tokens(fresh_tokens(buyers))
         samples = client.steady(plan.rate, n / plan.rate)
@@ -229,7 +236,7 @@ def run(url: str, ca_file: str | None, plan: SoakPlan, out_dir: Path) -> int:
         keep_s, every = s.prune_keep_minutes * 60, s.prune_interval_seconds
     result["prune"] = {"keep_s": keep_s, "every_s": every}
     try:
-        tokens, body, kitchen, buyers = setup(url, ca_file, with_kitchen=True)
+        tokens, body, kitchen, buyers = setup(url, ca_file, plan.customers, with_kitchen=True)
         placed: list[int] = []
         chunks: list[dict] = []
         sampler = Sampler(plan.every_s, keep_s + 2 * every + 30, placed)
@@ -281,7 +288,7 @@ def main() -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--smoke", action="store_true", help="30 orders, the stack as it is")
+    parser.add_argument("--smoke", action="store_true", help="20 orders, the stack as it is")
     parser.add_argument("--orders", type=int, default=int(os.environ.get("ORDERS") or 0))
     parser.add_argument("--rate", type=float, help="orders/s (default 20: one the pipeline holds)")
     parser.add_argument("--keep-minutes", type=int)
@@ -292,6 +299,8 @@ def main() -> int:
         "--out", default=str(Path(os.environ.get("COMANDA_STATE_DIR", ".run")) / "bench")
     )
     args = parser.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: ENOUGH.set())
     plan = SMOKE if args.smoke else SoakPlan()
     for field, value in (
         ("orders", args.orders),

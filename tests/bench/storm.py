@@ -48,37 +48,48 @@ class StormPlan:
     cap_s: float = 150  # the 2-minute target plus a margin to see by how much it missed
     wait_awaiting_s: float = 300
     wait_idle_s: float = 120
+    customers: int = 4
 
 
 SMOKE = StormPlan(
-    orders=20, rate=20, spread_s=2, new_rate=5, cap_s=40, wait_awaiting_s=60, wait_idle_s=30
+    orders=5,
+    rate=5,
+    spread_s=1,
+    new_rate=2,
+    cap_s=30,
+    wait_awaiting_s=60,
+    wait_idle_s=60,
+    customers=1,
 )
 
 
-def set_deadlines(ids: list[int], spread_s: float) -> int:
-    """The i-th of the AWAITING orders gets deadline now + LEAD_S + i/N x spread."""
+def set_deadlines(ids: list[int], spread_s: float) -> dict[int, float]:
+    """The i-th of the AWAITING orders gets deadline now + LEAD_S + i/N x spread; order id
+    -> that deadline (epoch), kept here because a cancelled order's deadline is cleared."""
     with psycopg.connect(probe.conninfo()) as conn:
-        return conn.execute(
+        rows = conn.execute(
             "update orders o set deadline_at = now()"
             " + make_interval(secs => %s + (x.n - 1) * %s / %s)"
             " from unnest(%s::bigint[]) with ordinality as x(id, n)"
-            " where o.id = x.id and o.status = 'AWAITING_ACCEPTANCE'",
+            " where o.id = x.id and o.status = 'AWAITING_ACCEPTANCE'"
+            " returning o.id, extract(epoch from o.deadline_at)",
             (LEAD_S, spread_s, max(len(ids), 1), ids),
-        ).rowcount
-
-
-def storm_rows(ids: list[int]) -> list[tuple[float, float | None, float | None]]:
-    """(deadline, cancelled at, voided at) epochs of each order."""
-    with psycopg.connect(probe.conninfo()) as conn:
-        return conn.execute(
-            "select extract(epoch from o.deadline_at),"
-            " (select extract(epoch from min(t.at)) from order_timeline t"
-            "   where t.order_id = o.id and t.event = 'cancelled'),"
-            " (select extract(epoch from min(t.at)) from order_timeline t"
-            "   where t.order_id = o.id and t.event = 'payment_voided')"
-            " from orders o where o.id = any(%s)",
-            (ids,),
         ).fetchall()
+    return {order_id: float(at) for order_id, at in rows}
+
+
+def storm_rows(deadlines: dict[int, float]) -> list[tuple[float, float | None, float | None]]:
+    """(deadline, cancelled at, voided at) epochs of each order, from its timeline."""
+    with psycopg.connect(probe.conninfo()) as conn:
+        done = conn.execute(
+            "select order_id, extract(epoch from min(at) filter (where event = 'cancelled')),"
+            " extract(epoch from min(at) filter (where event = 'payment_voided'))"
+            " from order_timeline where order_id = any(%s)"
+            " and event in ('cancelled', 'payment_voided') group by order_id",
+            (list(deadlines),),
+        ).fetchall()
+    seen = {order_id: (c, v) for order_id, c, v in done}
+    return [(at, *seen.get(order_id, (None, None))) for order_id, at in deadlines.items()]
 
 
 def done_counts(ids: list[int]) -> tuple[int, int]:
@@ -166,8 +177,8 @@ def run(url: str, ca_file: str | None, plan: StormPlan, out_dir: Path) -> int:
     result: dict = {"plan": plan.__dict__, "load_average_at_start": os.getloadavg()}
     result["idle"] = ensure_idle(plan.wait_idle_s, progress)
     progress.start("setup")
-    tokens, body = setup(url, ca_file, acceptance_seconds=3600)
-    new_tokens, new_body = setup(url, ca_file)
+    tokens, body = setup(url, ca_file, plan.customers, acceptance_seconds=3600)
+    new_tokens, new_body = setup(url, ca_file, plan.customers)
     progress.done()
 
     storm = Client(url, tokens, body, ca_file).steady(
@@ -186,16 +197,9 @@ def run(url: str, ca_file: str | None, plan: StormPlan, out_dir: Path) -> int:
             break
         time.sleep(1)
     progress.done()
-    moved = set_deadlines(ids, plan.spread_s)
-    result["placed"], result["moved"] = len(ids), moved
-    with psycopg.connect(probe.conninfo()) as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "select id from orders where id = any(%s) and status = 'AWAITING_ACCEPTANCE'",
-                (ids,),
-            )
-        ]
+    deadlines = set_deadlines(ids, plan.spread_s)
+    result["placed"], result["moved"] = len(ids), len(deadlines)
+    ids = list(deadlines)
 
     stop = threading.Event()
     new: list = []
@@ -228,7 +232,7 @@ def run(url: str, ca_file: str | None, plan: StormPlan, out_dir: Path) -> int:
     result["backlog"] = sampler.stop()
     result.update(
         summarise(
-            storm_rows(ids),
+            storm_rows(deadlines),
             new_lat,
             {"placed": len(new_ids), "errors": sum(s.status != 202 for s in new)},
         )
@@ -256,7 +260,7 @@ def main() -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--smoke", action="store_true", help="20 orders, a few seconds")
+    parser.add_argument("--smoke", action="store_true", help="5 orders, a few seconds")
     parser.add_argument("--orders", type=int)
     parser.add_argument("--rate", type=float, help="placing the storm's orders (default 40/s)")
     parser.add_argument("--spread", type=float, help="seconds the deadlines spread over (60)")
