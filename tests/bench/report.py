@@ -169,11 +169,18 @@ def chart(r: dict, path: Path) -> None:
     a.legend(loc="lower right", fontsize="small")
     a.set_title(f"sustained {s['rate']:.0f}/s: throughput, latency, backlog")
     for q, style in ((0.5, "-"), (0.99, "--")):
-        b.plot(xs, [figures.pct(post[x], q) for x in xs], style, label=f"POST p{int(q * 100)}")
+        b.plot(
+            xs,
+            [figures.pct(post[x], q) for x in xs],
+            style,
+            color="C0",
+            label=f"POST p{int(q * 100)}",
+        )
         b.plot(
             through,
             [figures.pct(pipe[x], q) for x in through],
             style,
+            color="C1",
             label=f"pipeline p{int(q * 100)} (by when through)",
         )
     b.axhline(500, color="red", linestyle=":", label="pipeline p99 target")

@@ -73,6 +73,7 @@ def one_level(client: Client, level: int, per_thread: int, cap_s: float, progres
     env = {
         **os.environ,
         **procs.supervisor_env(cfg),
+        **procs.program_env(cfg, "worker"),  # the supervised worker's own metrics port
         "COMANDA_GATEWAY_LATENCY_MS": str(LATENCY_MS),
     }
     worker = subprocess.Popen(
