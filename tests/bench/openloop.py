@@ -32,7 +32,7 @@ def open_loop(
 ) -> dict:
     found = procstat.roots()
     cpu0, own0 = procstat.cpu_seconds(found), procstat.own_cpu_seconds()
-    sampler = probe.Backlog(every=0.5)
+    sampler = probe.Backlog(every=1.0)  # its Kafka admin calls are load too: once a second
     sampler.start()
     wall0, t0 = time.time(), time.perf_counter()
     give_up = figures.give_up_bound(rate)

@@ -93,7 +93,7 @@ def one_level(client: Client, level: int, per_thread: int, cap_s: float, progres
             progress(min(1.0, (time.monotonic() - t0) / cap_s))
             if probe.count_status(ids, "PLACED") == 0:
                 break
-            time.sleep(0.5)
+            time.sleep(1.0)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
