@@ -144,6 +144,7 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
         "plan": plan.__dict__,
         "url": url,
     }
+    resume(*PIPELINE)  # harmless when running; undoes a pause a killed run left behind
     result["idle"] = ensure_idle(plan.wait_idle_s, progress)
     progress.start("setup; the idle stack's CPU")
     tokens, body = setup(url, ca_file, plan.customers)
