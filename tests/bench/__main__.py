@@ -3,6 +3,7 @@
     python -m tests.bench [--smoke] [--rate R] [--seconds S] [--url URL]
     python -m tests.bench --cpu-only --rate R --seconds S     (profiling: CPU per order only)
     python -m tests.bench --events-only --rate R --seconds S  (the relay and consumers alone)
+    python -m tests.bench --scaling-only                      (worker concurrency 1, 2, 4, 8)
 
 Phases, in one run (under 5 minutes by default on a quiet machine):
   idle       refuse to start (after waiting up to --wait-idle s) when the stack still has a
@@ -268,6 +269,17 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
     return 0
 
 
+def scaling_only(url: str, ca_file: str | None, plan: Plan) -> int:
+    """The worker scaling phase alone (tests/bench/scaling.py), its rows of the table."""
+    progress = Progress()
+    ensure_idle(plan.wait_idle_s, progress)
+    tokens, body = setup(url, ca_file, plan.customers)
+    levels = plan.scaling or (1, 2, 4, 8)
+    result = scaling(Client(url, tokens, body, ca_file), levels, plan.per_thread, 45, progress)
+    print(json.dumps(result, indent=1, default=str))
+    return 0
+
+
 def events_only(url: str, ca_file: str | None, rate: float, seconds: float) -> int:
     """The event path alone, for profiling the relay and the consumers: with the worker and
     beat stopped, place orders at ``rate`` for ``seconds``; the API, relay and the three
@@ -313,6 +325,7 @@ def main() -> int:
     parser.add_argument(
         "--events-only", action="store_true", help="the relay and consumers alone (profiling)"
     )
+    parser.add_argument("--scaling-only", action="store_true", help="only the worker scaling phase")
     parser.add_argument(
         "--wait-idle", type=float, help="seconds to wait for a busy stack before refusing"
     )
@@ -333,6 +346,8 @@ def main() -> int:
         return events_only(
             args.url, os.environ.get("COMANDA_CA_FILE") or None, plan.rate, plan.seconds
         )
+    if args.scaling_only:
+        return scaling_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     if args.cpu_only:
         return cpu_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     return run(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan, port, Path(args.out))

@@ -68,8 +68,8 @@ def next_rate(rate: float, held: bool, estimate: float | None = None) -> float:
     not; the first step down goes straight under what the pipeline was seen to drain."""
     if held:
         return rate * 1.25
-    if estimate and estimate < rate * 0.8:
-        return max(1.0, estimate * 0.9)
+    if estimate is not None and estimate < rate * 0.8:
+        return max(1.0, rate / 4, estimate * 0.9)  # never more than a quarter at a step
     return max(1.0, rate * 0.8)
 
 
@@ -77,10 +77,12 @@ def cpu_per_order(
     before: Mapping[str, float], after: Mapping[str, float], orders: int
 ) -> dict[str, float]:
     """ms of CPU per order of each process between two /proc readings (a process that was
-    not there before counts from 0)."""
-    n = max(orders, 1)
+    not there before counts from 0); NaN when no order went through (no figure, rather
+    than the whole window's CPU as if it were one order's)."""
     names = set(before) | set(after)
-    return {k: max(0.0, after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / n for k in names}
+    if orders <= 0:
+        return {k: float("nan") for k in names}
+    return {k: max(0.0, after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / orders for k in names}
 
 
 def steady_rate(times: list[float]) -> float:

@@ -13,6 +13,7 @@ the idle stack's own CPU over that window is measured apart and reported with it
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from tests.bench import figures, probe, procstat
 from tests.bench.harness import Progress
@@ -72,6 +73,7 @@ def open_loop(
 
     lat = [(a - p) * 1000 for p, a in got.values()]
     per_process = figures.cpu_per_order(cpu0, cpu1, len(got))
+    total = sum(per_process.values())  # NaN when none went through
     awaiting = sorted(a - wall0 for _, a in got.values())
     f = {
         "rate": rate,
@@ -80,6 +82,8 @@ def open_loop(
         "stopped_early": stopped_early,
         "placed": len(ids),
         "errors": sum(s.status != 202 for s in samples),
+        # -1: no reply within the client's 30 s (or no connection): an overload, not a 5xx
+        "error_statuses": dict(Counter(s.status for s in samples if s.status != 202)),
         "post_p50_ms": figures.pct([s.ms for s in samples], 0.50),
         "post_p99_ms": figures.pct([s.ms for s in samples], 0.99),
         "reached_in_time": reached_in_time,
@@ -94,7 +98,7 @@ def open_loop(
         "cpu_orders": len(got),
         "cpu_capped": capped,
         "cpu_ms_per_order": per_process,
-        "cpu_ms_per_order_total": sum(per_process.values()),
+        "cpu_ms_per_order_total": total,
         "idle_cpu_ms_per_order": idle_cpu_per_s * window * 1000 / max(len(got), 1),
         "loadgen_cpu_ms_per_order": (own1 - own0) * 1000 / max(len(ids), 1),
         "backlog": backlog,

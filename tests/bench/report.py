@@ -20,7 +20,7 @@ def _num(value: float, unit: str = "", digits: int = 0) -> str:
 
 def print_table(rows: list[tuple[str, str, str, str]], out=None) -> None:
     width = max(len(r[0]) for r in rows)
-    vwidth = max(16, max(len(r[1]) for r in rows))
+    vwidth = max([16] + [len(r[1]) for r in rows if len(r[1]) <= 28])  # a long note overflows
     for name, value, target, verdict in rows:
         print(f"  {name:<{width}}  {value:>{vwidth}}  {target:<18} {verdict}", file=out)
 
@@ -48,7 +48,13 @@ def _open_loop_rows(row, label: str, s: dict, targets: bool) -> None:
         ">= 95 % of offered",
         s["throughput"] >= 0.95 * s["rate"] and s["reached_in_time"] == s["placed"],
     )
-    row(f"{label}: POST errors", _num(s["errors"]), "0", s["errors"] == 0)
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(s.get("error_statuses", {}).items()))
+    row(
+        f"{label}: POST errors" + (f" ({kinds}; -1 = no reply in 30 s)" if kinds else ""),
+        _num(s["errors"]),
+        "0",
+        s["errors"] == 0,
+    )
     row(
         f"{label}: pipeline p99 PLACED->AWAITING",
         _num(s["pipeline_p99_ms"], " ms"),

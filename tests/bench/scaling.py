@@ -57,9 +57,17 @@ def worker_command(concurrency: int) -> list[str]:
     return cmd.replace("--loglevel=INFO", "--loglevel=WARNING").split()
 
 
-def environ_of(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(p.decode().split("=", 1) for p in raw if b"=" in p)
+def environ_of(pid: int, wait_s: float = 10.0) -> dict[str, str]:
+    """The process's environment. Read too soon after the fork, /proc/<pid>/environ can be
+    the short-lived child's before its exec (or empty): read until it names the app's own
+    DATABASE_URL, at most ``wait_s``."""
+    ends = time.monotonic() + wait_s
+    while True:
+        raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        env = dict(p.decode(errors="replace").split("=", 1) for p in raw if b"=" in p)
+        if "DATABASE_URL" in env or time.monotonic() > ends:
+            return env
+        time.sleep(0.2)
 
 
 def one_level(client: Client, level: int, per_thread: int, cap_s: float, progress) -> dict:

@@ -63,6 +63,7 @@ def test_the_search_goes_up_a_quarter_and_down_under_the_drain_rate():
     assert figures.next_rate(100, held=False) == 80
     assert figures.next_rate(100, held=False, estimate=40) == 36  # 0.9 x what drained
     assert figures.next_rate(100, held=False, estimate=90) == 80  # close: a fifth down
+    assert figures.next_rate(100, held=False, estimate=0.0) == 25  # a quarter at most
 
 
 def test_cpu_per_order_divides_by_the_orders_that_went_through():
@@ -70,7 +71,8 @@ def test_cpu_per_order_divides_by_the_orders_that_went_through():
     after = {"api": 1.5, "worker": 4.0, "beat": 0.1}  # beat restarted: counts from 0
     got = figures.cpu_per_order(before, after, 100)
     assert got == pytest.approx({"api": 5.0, "worker": 20.0, "beat": 1.0})
-    assert figures.cpu_per_order(before, before, 0) == {"api": 0.0, "worker": 0.0}
+    nothing_through = figures.cpu_per_order(before, after, 0)
+    assert all(math.isnan(v) for v in nothing_through.values())
 
 
 def test_the_steady_rate_leaves_out_the_start_and_the_stragglers():
