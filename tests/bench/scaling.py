@@ -38,6 +38,7 @@ from tests.bench.harness import Progress, quiet, supervisorctl
 from tests.bench.loadgen import Client
 
 LATENCY_MS = 100
+START_S = 90  # the most a worker may take to start before its level counts as failed
 
 
 def knobs_missing() -> str | None:
@@ -96,12 +97,17 @@ def one_level(client: Client, level: int, per_thread: int, cap_s: float, progres
         seen = environ_of(worker.pid).get("COMANDA_GATEWAY_LATENCY_MS")
         if seen != str(LATENCY_MS):
             raise RuntimeError(f"the worker runs with gateway latency {seen!r}")
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < cap_s:
-            progress(min(1.0, (time.monotonic() - t0) / cap_s))
+        # A Celery worker's start-up takes up to a minute on the loaded machine: the cap
+        # counts from its first authorization, not from its start.
+        t0, first = time.monotonic(), None
+        while time.monotonic() - (first or t0) < (cap_s if first else START_S):
+            progress(min(1.0, (time.monotonic() - t0) / (START_S + cap_s)))
             if probe.count_status(ids, "PLACED") == 0:
                 break
+            if first is None and probe.event_times(ids, "payment_authorized"):
+                first = time.monotonic()
             time.sleep(1.0)
+        left = probe.count_status(ids, "PLACED")
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -116,6 +122,7 @@ def one_level(client: Client, level: int, per_thread: int, cap_s: float, progres
         "rate": figures.steady_rate(times),
         "ceiling": level * 1000 / LATENCY_MS,  # what `level` slots of 100 ms allow at most
         "gateway_latency_ms_seen": seen,
+        "left_placed": left,  # the next level's worker takes these first: said, not hidden
     }
 
 
