@@ -34,6 +34,7 @@ class Client:
         self.url = url.rstrip("/") + "/api/v1/orders"
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
         self.body, self.ca_file = body, ca_file
+        self.in_flight = 0  # POSTs sent and not answered yet (an open loop's queue)
 
     def use_tokens(self, tokens: list[str]) -> None:
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
@@ -44,6 +45,7 @@ class Client:
 
     async def _post(self, http, n: int, due: float, t0: float) -> Sample:
         status, order_id = 0, None
+        self.in_flight += 1
         try:
             async with http.post(
                 self.url, json=self.body, headers=self.headers[n % len(self.headers)]
@@ -55,6 +57,8 @@ class Client:
                     await reply.read()
         except (TimeoutError, aiohttp.ClientError):
             status = -1
+        finally:
+            self.in_flight -= 1
         return Sample(due - t0, (time.perf_counter() - due) * 1000, status, order_id)
 
     async def _burst(self, clients: int, seconds: float, tick: Callable) -> list[Sample]:

@@ -39,8 +39,11 @@ def open_loop(
     give_up = figures.give_up_bound(rate)
 
     def backlog_too_large() -> bool:
+        """The pipeline's backlog, or the API's: POSTs not answered count as waiting work
+        too (an API that cannot keep up leaves the pipeline idle and the requests queued)."""
         last = sampler.samples[-1] if sampler.samples else None
-        return stop_early and bool(last) and figures.worst(last) > give_up
+        piled = max(figures.worst(last) if last else 0, client.in_flight)
+        return stop_early and piled > give_up
 
     samples = client.steady(rate, seconds, progress, backlog_too_large)
     offered_s = max(len(samples), 1) / rate
