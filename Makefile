@@ -9,7 +9,8 @@ STATE := $(or $(COMANDA_STATE_DIR),.run)
 # Export the running stack's connection settings into a recipe line's shell.
 WITH_ENV := set -a && eval "$$($(STACK) env)" && set +a &&
 
-.PHONY: help venv .venv up run down reset test fuzz env lint bench logs status services urls \
+.PHONY: help venv .venv up run down reset test fuzz env lint bench bench-storm bench-soak \
+	logs status services urls \
 	test-browser trace screenshots
 
 help:
@@ -18,6 +19,8 @@ help:
 	@echo "make down    stop the app and the services (data kept); make reset also wipes the data"
 	@echo "make test    make lint, make up, then every suite but the long chaos run (CI=true: make down afterwards)"
 	@echo "make bench   make up, then load it through the API and print figures (BENCH_ARGS=...)"
+	@echo "make bench-storm  5,000 acceptance deadlines within a minute, new orders meanwhile"
+	@echo "make bench-soak   ORDERS=N (default 100,000) at a rate the pipeline holds: RSS, pruning"
 	@echo "make trace ORDER=<id>  one order's path through every process's log, in time order"
 	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
@@ -100,6 +103,12 @@ lint: .venv
 # Figures, not assertions: throughput, latency and memory of the running stack.
 bench: up
 	$(WITH_ENV) $(PY) -m tests.bench $(BENCH_ARGS)
+
+bench-storm: up
+	$(WITH_ENV) $(PY) -m tests.bench.storm $(BENCH_ARGS)
+
+bench-soak: up
+	$(WITH_ENV) ORDERS=$(ORDERS) $(PY) -m tests.bench.soak $(BENCH_ARGS)
 
 # One order's log lines from every process, merged in time order (by its correlation ids).
 trace: .venv

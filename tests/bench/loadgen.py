@@ -34,6 +34,10 @@ class Client:
         self.url = url.rstrip("/") + "/api/v1/orders"
         self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
         self.body, self.ca_file = body, ca_file
+        self.in_flight = 0  # POSTs sent and not answered yet (an open loop's queue)
+
+    def use_tokens(self, tokens: list[str]) -> None:
+        self.headers = [{"Authorization": f"Bearer {t}"} for t in tokens]
 
     def _session(self, limit: int) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=limit, ssl=ssl_context(self.ca_file))
@@ -41,6 +45,7 @@ class Client:
 
     async def _post(self, http, n: int, due: float, t0: float) -> Sample:
         status, order_id = 0, None
+        self.in_flight += 1
         try:
             async with http.post(
                 self.url, json=self.body, headers=self.headers[n % len(self.headers)]
@@ -52,6 +57,8 @@ class Client:
                     await reply.read()
         except (TimeoutError, aiohttp.ClientError):
             status = -1
+        finally:
+            self.in_flight -= 1
         return Sample(due - t0, (time.perf_counter() - due) * 1000, status, order_id)
 
     async def _burst(self, clients: int, seconds: float, tick: Callable) -> list[Sample]:
@@ -71,7 +78,9 @@ class Client:
             ticker.cancel()
         return samples
 
-    async def _steady(self, rate: float, seconds: float, tick: Callable) -> list[Sample]:
+    async def _steady(
+        self, rate: float, seconds: float, tick: Callable, stop: Callable[[], bool]
+    ) -> list[Sample]:
         total = int(rate * seconds)
         async with self._session(512) as http:
             t0 = time.perf_counter()
@@ -82,6 +91,8 @@ class Client:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                if n % max(1, int(rate / 2)) == 0 and stop():  # checked twice a second
+                    break
                 tasks.append(asyncio.create_task(self._post(http, n, due, t0)))
             samples = await asyncio.gather(*tasks)
             ticker.cancel()
@@ -90,8 +101,16 @@ class Client:
     def burst(self, clients: int, seconds: float, tick: Callable = lambda _: None):
         return asyncio.run(self._burst(clients, seconds, tick))
 
-    def steady(self, rate: float, seconds: float, tick: Callable = lambda _: None):
-        return asyncio.run(self._steady(rate, seconds, tick))
+    def steady(
+        self,
+        rate: float,
+        seconds: float,
+        tick: Callable = lambda _: None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> list[Sample]:
+        """Open loop at ``rate`` for ``seconds``; ``stop()`` (asked twice a second) ends the
+        arrivals early, e.g. when the backlog shows the rate cannot hold."""
+        return asyncio.run(self._steady(rate, seconds, tick, stop))
 
 
 async def _ticker(tick: Callable[[float], None], t0: float, seconds: float) -> None:

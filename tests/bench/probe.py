@@ -24,17 +24,49 @@ def conninfo() -> str:
 def pipeline_ms(order_ids: list[int]) -> dict[int, float]:
     """order id -> ms from its 'placed' timeline row to its 'awaiting_acceptance' row, for
     the orders that got there."""
+    return {k: (a - p) * 1000 for k, (p, a) in pipeline_times(order_ids).items()}
+
+
+def pipeline_times(order_ids: list[int]) -> dict[int, tuple[float, float]]:
+    """order id -> (epoch of its 'placed' row, epoch of its 'awaiting_acceptance' row), for
+    the orders that got there: one query for the whole phase."""
     if not order_ids:
         return {}
     with psycopg.connect(conninfo()) as conn:
         rows = conn.execute(
-            "select p.order_id, extract(epoch from (a.at - p.at)) * 1000"
+            "select p.order_id, extract(epoch from p.at), extract(epoch from a.at)"
             " from order_timeline p join order_timeline a"
             " on a.order_id = p.order_id and a.event = 'awaiting_acceptance'"
             " where p.event = 'placed' and p.order_id = any(%s)",
             (order_ids,),
         ).fetchall()
-    return {order_id: float(ms) for order_id, ms in rows}
+    return {order_id: (float(p), float(a)) for order_id, p, a in rows}
+
+
+def event_times(order_ids: list[int], event: str) -> list[float]:
+    """Epochs of one timeline event of these orders (e.g. 'payment_authorized')."""
+    if not order_ids:
+        return []
+    with psycopg.connect(conninfo()) as conn:
+        rows = conn.execute(
+            "select extract(epoch from at) from order_timeline"
+            " where order_id = any(%s) and event = %s",
+            (order_ids, event),
+        ).fetchall()
+    return [float(r[0]) for r in rows]
+
+
+def count_status(order_ids: list[int], status: str) -> int:
+    with psycopg.connect(conninfo()) as conn:
+        return conn.execute(
+            "select count(*) from orders where id = any(%s) and status = %s", (order_ids, status)
+        ).fetchone()[0]
+
+
+def stack_orders_placed() -> int:
+    """Orders of any run still PLACED (a poisoned backlog shows here)."""
+    with psycopg.connect(conninfo()) as conn:
+        return conn.execute("select count(*) from orders where status = 'PLACED'").fetchone()[0]
 
 
 class Backlog(threading.Thread):
@@ -76,8 +108,8 @@ class Backlog(threading.Thread):
                 done = committed.get(group) or {}
                 for tp in partitions:
                     meta = done.get(tp)
-                    at = meta.offset if meta is not None and meta.offset >= 0 else 0
-                    lag += max(0, end[tp] - at)
+                    done_at = meta.offset if meta is not None and meta.offset >= 0 else 0
+                    lag += max(0, end[tp] - done_at)
         except Exception:  # noqa: BLE001 - a sample missed, not a failed bench
             lag = -1
         try:

@@ -15,7 +15,6 @@ import os
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -24,24 +23,13 @@ from app.core.models import MenuItem, Order, Restaurant, User, utcnow
 from app.core.settings import Settings, use_settings
 from app.orders import commands, pipeline
 from app.payments.gateway import SimulatedGateway
-from stack.config import Config
-
-TICK = os.sysconf("SC_CLK_TCK")
+from tests.bench import procstat
 
 
 def postgres_cpu() -> float:
-    """Seconds of CPU of the stack's PostgreSQL: the postmaster and every backend."""
-    root = int((Config.from_env().pids_dir / "postgres.pid").read_text().split()[0])
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICK
-            todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
+    """Seconds of CPU of the stack's PostgreSQL: the postmaster and every backend
+    (tests/bench/procstat.py, the one reader of /proc)."""
+    return procstat.cpu_seconds({"postgres": procstat.roots()["postgres"]})["postgres"]
 
 
 def measure(label: str, n: int, run) -> None:

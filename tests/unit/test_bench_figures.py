@@ -1,0 +1,227 @@
+"""The bench's pure parts (tests/bench/figures.py, the tables of report.py, storm.py and
+soak.py): percentiles, the rule that says a rate holds, CPU per order, the scaling rate and
+gains, and that each table gives its verdicts. No services."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.bench import figures, report, soak, storm
+
+pytestmark = pytest.mark.unit
+
+
+def test_percentiles_are_nearest_rank():
+    values = list(range(1, 101))  # 1..100
+    assert figures.pct(values, 0.5) == 50
+    assert figures.pct(values, 0.99) == 99
+    assert figures.pct(values, 1.0) == 100
+    assert figures.pct([7.0], 0.99) == 7.0
+    assert figures.pct(reversed(values), 0.01) == 1
+    assert math.isnan(figures.pct([], 0.5))
+
+
+def _phase(**change) -> dict:
+    f = {
+        "rate": 100,
+        "errors": 0,
+        "placed": 6000,
+        "reached_in_time": 6000,
+        "throughput": 99.0,
+        "pipeline_p99_ms": 400.0,
+        "backlog_tail_max": 80,
+        "stopped_early": False,
+    }
+    return {**f, **change}
+
+
+def test_a_rate_holds_only_when_every_condition_does():
+    assert figures.holds(_phase()) == (True, [])
+    for change, reason in (
+        ({"stopped_early": True}, "stopped early"),
+        ({"errors": 1}, "POST errors"),
+        ({"reached_in_time": 5999}, "late or not through"),
+        ({"throughput": 94.9}, "throughput"),
+        ({"pipeline_p99_ms": 501.0}, "p99"),
+        ({"pipeline_p99_ms": float("nan")}, "p99"),  # nothing came through: not a pass
+        ({"backlog_tail_max": 101}, "backlog"),
+    ):
+        held, why = figures.holds(_phase(**change))
+        assert not held and any(reason in w for w in why), (change, why)
+
+
+def test_the_backlog_bound_is_a_second_of_work_never_under_50():
+    assert figures.backlog_bound(10) == 50
+    assert figures.backlog_bound(200) == 200
+    assert figures.give_up_bound(100) == 500
+
+
+def test_the_search_goes_up_a_quarter_and_down_under_the_drain_rate():
+    assert figures.next_rate(100, held=True) == 125
+    assert figures.next_rate(100, held=False) == 80
+    assert figures.next_rate(100, held=False, estimate=40) == 36  # 0.9 x what drained
+    assert figures.next_rate(100, held=False, estimate=90) == 80  # close: a fifth down
+    assert figures.next_rate(100, held=False, estimate=0.0) == 25  # a quarter at most
+
+
+def test_cpu_per_order_divides_by_the_orders_that_went_through():
+    before = {"api": 1.0, "worker": 2.0}
+    after = {"api": 1.5, "worker": 4.0, "beat": 0.1}  # beat restarted: counts from 0
+    got = figures.cpu_per_order(before, after, 100)
+    assert got == pytest.approx({"api": 5.0, "worker": 20.0, "beat": 1.0})
+    nothing_through = figures.cpu_per_order(before, after, 0)
+    assert all(math.isnan(v) for v in nothing_through.values())
+
+
+def test_the_steady_rate_leaves_out_the_start_and_the_stragglers():
+    # a 5 s start-up, then one event every 0.1 s, then two stragglers late
+    times = [5.0 + i * 0.1 for i in range(100)] + [30.0, 40.0]
+    assert figures.steady_rate(times) == pytest.approx(10.0, rel=0.05)
+    assert math.isnan(figures.steady_rate([1.0, 2.0]))
+
+
+def test_scaling_gains_per_doubling():
+    got = figures.gains({1: 9.5, 2: 19.0, 4: 30.0, 8: float("nan")})
+    assert [(a, b) for a, b, _ in got] == [(1, 2), (2, 4), (4, 8)]
+    assert got[0][2] == pytest.approx(2.0)
+    assert math.isnan(got[2][2])
+    assert math.isnan(figures.gains({1: 0.0, 2: 5.0})[0][2])  # no 0.00x from a level of 0
+
+
+def test_rss_verdict_judges_app_processes_not_services():
+    name, mb, good = figures.rss_verdict({"kafka": 900.0, "api": 100.0, "worker": 145.0})
+    assert name == "worker" and good is False and mb == pytest.approx(152.0, abs=0.1)  # MiB -> MB
+    assert figures.rss_verdict({"api": 100.0})[2] is True
+
+
+def test_idle_means_every_backlog_is_empty():
+    assert figures.idle({"outbox": 0, "kafka_lag": 0, "rabbitmq": 0})
+    assert not figures.idle({"outbox": 0, "kafka_lag": 3, "rabbitmq": 0})
+    assert not figures.idle({"outbox": 0, "kafka_lag": -1, "rabbitmq": 0})  # a missed sample
+    assert figures.tail_max([{"outbox": 9}, {"outbox": 1}, {"rabbitmq": 4}]) == 4
+
+
+def _open_loop(**change) -> dict:
+    f = {
+        **_phase(),
+        "seconds": 60,
+        "offered_s": 60,
+        "reached": 6000,
+        "pipeline_p50_ms": 100.0,
+        "cpu_capped": False,
+        "cpu_orders": 6000,
+        "cpu_window_s": 70,
+        "cpu_ms_per_order": {"api": 5.0, "worker": 10.0},
+        "cpu_ms_per_order_total": 15.0,
+        "idle_cpu_ms_per_order": 1.0,
+        "loadgen_cpu_ms_per_order": 0.5,
+    }
+    return {**f, **change}
+
+
+def _bench(**change) -> dict:
+    r = {
+        "floor_rps": 1000.0,
+        "intake_rps": 700.0,
+        "half_rate": 350.0,
+        "half_post_p99_ms": 40.0,
+        "sustained": _open_loop(),
+        "max_rate": 125.0,
+        "capacity_half": _open_loop(rate=62.5, pipeline_p99_ms=200.0, pipeline_p50_ms=40.0),
+        "scaling": {
+            "levels": {c: {"orders": 20 * c, "rate": 9.0 * c, "ceiling": 10.0 * c} for c in (1, 2)},
+            "throughput": {1: 9.0, 2: 18.0},
+        },
+        "rss_mib": {"api": 90.0, "kafka": 800.0},
+        "drains": [],
+    }
+    return {**r, **change}
+
+
+def _verdicts(rows) -> dict[str, str]:
+    return {name: verdict for name, _, _, verdict in rows}
+
+
+def test_the_bench_table_says_ok_when_every_target_is_met():
+    rows = report.table(_bench())
+    assert all(len(r) == 4 for r in rows)
+    assert "MISS" not in _verdicts(rows).values()
+    assert "intake / floor" in _verdicts(rows)
+    assert any("taken over: 6000 orders, window 70 s" in r[0] for r in rows)
+
+
+def test_a_capped_cpu_window_is_a_miss_and_says_so():
+    rows = report.table(_bench(sustained=_open_loop(cpu_capped=True, cpu_orders=188)))
+    verdicts = _verdicts(rows)
+    assert verdicts["sustained: CPU ms per order, all processes"] == "MISS"
+    assert any("CAPPED at 70 s: 188 of 6000 through" in r[0] for r in rows)
+
+
+def test_the_bench_table_misses_what_is_missed():
+    rows = report.table(
+        _bench(
+            intake_rps=500.0,
+            max_rate=0.0,
+            capacity_half=None,
+            scaling={"levels": {}, "throughput": {1: 9.0, 2: 10.0}},
+            rss_mib={"worker": 200.0},
+        )
+    )
+    verdicts = _verdicts(rows)
+    assert verdicts["intake / floor"] == "MISS"
+    assert verdicts["highest rate that holds"] == "MISS"
+    assert verdicts["scaling: concurrency 1 -> 2"] == "MISS"
+    assert verdicts["largest app process RSS (worker, after this run)"] == "MISS"
+
+
+def test_a_skipped_scaling_phase_is_reported_not_judged():
+    rows = report.table(_bench(scaling={"skipped": "skipped: not in --smoke"}))
+    [row] = [r for r in rows if r[0].startswith("scaling")]
+    assert row[1] == "skipped: not in --smoke" and row[3] == ""
+
+
+def test_storm_figures_and_table():
+    rows = [(100.0 + i * 0.012, 101.0 + i * 0.012, 103.0 + i * 0.012) for i in range(5000)]
+    f = storm.summarise(rows, [100.0] * 98 + [900.0, 1200.0], {"placed": 100, "errors": 0})
+    assert f["cancelled"] == f["voided"] == 5000
+    assert f["void_lag_max_s"] == pytest.approx(3.0)
+    assert f["deadline_spread_s"] == pytest.approx(59.988)
+    assert f["new_p99_ms"] == 900.0
+    assert "MISS" not in _verdicts(storm.table(f)).values()
+    late = storm.summarise(rows[:-1] + [(160.0, 170.0, None)], [1500.0], {"placed": 1, "errors": 0})
+    verdicts = _verdicts(storm.table(late))
+    assert verdicts["payment voided"] == "MISS"
+    assert verdicts["new orders PLACED->AWAITING p99"] == "MISS"
+
+
+def test_soak_rss_summary_and_table():
+    samples = [
+        {"rss_mib": {"api": 80.0, "kafka": 700.0}, "outbox": 10, "feed": 5},
+        {"rss_mib": {"api": 150.0, "kafka": 710.0}, "outbox": 30, "feed": 9},
+        {"rss_mib": {"api": 120.0}, "outbox": 20, "feed": 2},
+    ]
+    rss = soak.rss_summary(samples)
+    assert rss["api"]["max_mb"] == pytest.approx(157.3, abs=0.1)
+    assert rss["api"]["first_mb"] == pytest.approx(83.9, abs=0.1)
+    assert rss["kafka"]["last_mb"] == pytest.approx(744.5, abs=0.1)
+    r = {
+        "plan": {"orders": 100},
+        "placed": 100,
+        "reached": 100,
+        "first_p99_ms": 90.0,
+        "last_p99_ms": 95.0,
+        "rss": rss,
+        "outbox_max": 30,
+        "outbox_end": 20,
+        "feed_max": 9,
+        "feed_end": 2,
+        "outbox_stale_max": 0,
+        "feed_stale_max": 3,
+    }
+    verdicts = _verdicts(soak.table(r))
+    assert verdicts["RSS api (first -> last)"] == "MISS"  # 157 MB > 150 MB
+    assert verdicts["RSS kafka (first -> last)"] == ""  # a service: shown, not judged
+    assert verdicts["published outbox rows past keep, at any sample"] == "ok"
+    assert verdicts["acknowledged feed rows past keep, at any sample"] == "MISS"
