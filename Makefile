@@ -66,10 +66,14 @@ reset: down
 # chaos and demo tests run last (tests/conftest.py). pytest's exit code is the target's;
 # with CI=true everything is stopped afterwards.
 TEST_MARKERS := (unit or integration or e2e or security or recovery or chaos) and not long
+# make lint runs beside make up (which mostly waits for the services to start); its output is
+# shown once it is done, and a failure stops the target before pytest, as before.
 test: .venv
-	@$(MAKE) --no-print-directory lint
-	@rc=0; \
+	@rc=0; lint_log=$$(mktemp); \
+	$(MAKE) --no-print-directory lint > "$$lint_log" 2>&1 & lint_pid=$$!; \
 	$(MAKE) --no-print-directory up || rc=$$?; \
+	lint_rc=0; wait $$lint_pid || lint_rc=$$?; cat "$$lint_log"; rm -f "$$lint_log"; \
+	if [ $$lint_rc -ne 0 ]; then echo "make test: make lint failed" >&2; rc=$$lint_rc; fi; \
 	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
 		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" tests || rc=$$?; \

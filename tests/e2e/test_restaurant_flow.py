@@ -14,6 +14,13 @@ pytestmark = pytest.mark.e2e
 STEPS = ["PREPARING", "READY", "DISPATCHED", "DELIVERED"]
 
 
+@pytest.fixture(scope="module")
+def refusing_restaurant(make_restaurant):
+    """One restaurant for the module's bad-input cases: each is refused with a 400 (or 404)
+    and changes nothing, so they need not pay for a fresh account (two bcrypt rounds) each."""
+    return make_restaurant()
+
+
 def _awaiting(customer, restaurant, qty=1):
     order = customer.place(restaurant.id, [(restaurant.item_id(0), qty)])
     done = customer.wait_for_status(order["id"], {"AWAITING_ACCEPTANCE", "REJECTED", "CANCELLED"})
@@ -98,10 +105,10 @@ def test_status_before_accept_is_409(customer, restaurant):
     [{"status": "COOKING"}, {"status": "CONFIRMED"}, {"status": "CANCELLED"}, {}, {"status": 3}],
     ids=["unknown", "confirmed", "cancelled", "missing", "number"],
 )
-def test_invalid_status_body_is_400(restaurant, body):
+def test_invalid_status_body_is_400(refusing_restaurant, body):
     # the order id does not matter: the body is checked first, or the order is not found;
     # either way never a 5xx and never a state change
-    resp = restaurant.client.post("restaurant/orders/987654321/status", json=body)
+    resp = refusing_restaurant.client.post("restaurant/orders/987654321/status", json=body)
     assert resp.status_code in (400, 404), describe(resp)
 
 
@@ -221,9 +228,12 @@ def test_acceptance_timeout_cancels_and_voids(customer, make_restaurant, wait):
 
 
 @pytest.mark.parametrize("value", [0, 86401, "soon", -5])
-def test_bad_acceptance_seconds_is_400(restaurant, value):
-    resp = restaurant.client.patch("restaurant", json={"acceptance_seconds": value})
+def test_bad_acceptance_seconds_is_400(refusing_restaurant, value):
+    resp = refusing_restaurant.client.patch("restaurant", json={"acceptance_seconds": value})
     assert resp.status_code == 400, describe(resp)
+    # refused means unchanged: the next case starts from the same restaurant
+    mine = refusing_restaurant.client.get_json("restaurant")
+    assert mine["acceptance_seconds"] == refusing_restaurant.body["acceptance_seconds"], mine
 
 
 def test_open_and_close(restaurant, api):

@@ -99,6 +99,19 @@ def test_customer_cannot_see_another_customers_order(two_tenants, make_customer)
     assert two_tenants["alice"].order(order_x)["status"] == "AWAITING_ACCEPTANCE"
 
 
+# The role checks below are refusals only: nothing they send changes the caller, so one
+# customer and one restaurant serve every case of the module (a fresh account costs two
+# bcrypt rounds of cost 12 on the API; a function-scoped one per case was most of their time).
+@pytest.fixture(scope="module")
+def refused_customer(make_customer):
+    return make_customer()
+
+
+@pytest.fixture(scope="module")
+def refused_restaurant(make_restaurant):
+    return make_restaurant()
+
+
 @pytest.mark.parametrize(
     "method,path,body",
     [
@@ -123,9 +136,9 @@ def test_customer_cannot_see_another_customers_order(two_tenants, make_customer)
         ),
     ],
 )
-def test_customer_gets_403_on_restaurant_and_admin_endpoints(customer, method, path, body):
+def test_customer_gets_403_on_restaurant_and_admin_endpoints(refused_customer, method, path, body):
     kwargs = {"json": body} if body is not None else {}
-    resp = customer.request(method, path, **kwargs)
+    resp = refused_customer.request(method, path, **kwargs)
     assert resp.status_code == 403, describe(resp)
     assert resp.json().get("message")
 
@@ -138,9 +151,9 @@ def test_customer_gets_403_on_restaurant_and_admin_endpoints(customer, method, p
         ("POST", "admin/restaurants", {"name": "Hack", "cuisine": "x"}),
     ],
 )
-def test_restaurant_gets_403_on_admin_endpoints(restaurant, method, path, body):
+def test_restaurant_gets_403_on_admin_endpoints(refused_restaurant, method, path, body):
     kwargs = {"json": body} if body is not None else {}
-    resp = restaurant.client.request(method, path, **kwargs)
+    resp = refused_restaurant.client.request(method, path, **kwargs)
     assert resp.status_code == 403, describe(resp)
 
 

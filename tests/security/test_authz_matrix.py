@@ -206,14 +206,14 @@ def call(world: World, new_client, op: Op, caller: str, own: bool) -> requests.R
     kwargs: dict = {}
     if op.body:
         kwargs["json"] = op.body(world)
-    if op.key in ("POST /auth/login", "POST /auth/refresh", "POST /auth/logout"):
+    if op.key == "POST /auth/login":  # the caller's own credentials (anonymous: A's)
+        kwargs["json"] = {"email": client.email, "password": client.password}
+    elif op.key in ("POST /auth/refresh", "POST /auth/logout"):
         fresh = new_client()  # a session of its own, so the caller's stays alive
-        fresh.login(world.a.email if caller == "anonymous" else client.email, client.password)
-        kwargs["json"] = {
-            "POST /auth/login": {"email": fresh.email, "password": fresh.password},
-            "POST /auth/refresh": {"refresh_token": fresh.refresh_token},
-        }.get(op.key)
-        if op.key == "POST /auth/logout" and caller != "anonymous":
+        fresh.login(client.email, client.password)
+        if op.key == "POST /auth/refresh":
+            kwargs["json"] = {"refresh_token": fresh.refresh_token}
+        elif caller != "anonymous":
             kwargs["token"] = fresh.access_token
     if caller == "anonymous":
         kwargs["token"] = None
