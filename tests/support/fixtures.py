@@ -4,6 +4,8 @@ the running stack, logged-in users and fresh tenants, all made through the API."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
