@@ -1,6 +1,11 @@
 """A small client for the public contract, built for chaos: every call returns a Reply, never
 raises, and says whether its outcome is known (an answer) or unknown (no answer: refused
-connection, reset, timeout, or a 5xx that is not a proper 503)."""
+connection, reset, timeout, a 5xx that is not a proper 503, or nginx's own 503).
+
+nginx answers 503 when an API process died or refused the connection (stack/nginx.py,
+@unavailable). When the process died *after* the request reached it, the request may have
+committed before its reply was lost: that 503 says nothing about the outcome. The app's own
+503 (PostgreSQL or Kafka unavailable) comes after a rollback, so it does."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import requests
 from seeds.client import ApiClient
 
 TIMEOUT = 15.0  # a reply slower than this is a hang
+# The message of nginx's own 503 (stack/nginx.py): no API process gave an answer.
+PROXY_UNAVAILABLE = "the API is restarting; retry shortly"
 
 
 @dataclass
@@ -26,12 +33,25 @@ class Reply:
     received: float = 0.0
 
     @property
+    def from_proxy(self) -> bool:
+        """nginx's own 503: the API process may have done the work before it died."""
+        return (
+            self.status == 503
+            and isinstance(self.body, dict)
+            and self.body.get("message") == PROXY_UNAVAILABLE
+        )
+
+    @property
     def known(self) -> bool:
         """The server answered something that tells us what happened."""
+        if self.from_proxy:
+            return False
         return self.status is not None and (self.status < 500 or self.status == 503)
 
     @property
     def label(self) -> str:
+        if self.from_proxy:
+            return "error:proxy-503"  # an unknown outcome (ledger.Action.unknown)
         return str(self.status) if self.status is not None else f"error:{self.error}"
 
 

@@ -144,3 +144,14 @@ def test_dlq_must_hold_exactly_the_injected_poison():
     assert inv.check_dlq(w, ledger).violations  # one group never dead-lettered it
     w = world(kafka_dlq=[*(letter(g) for g in GROUPS), letter(GROUPS[0], "41")])
     assert inv.check_dlq(w, ledger).violations  # a real event in the DLQ
+
+
+def test_nginx_503_is_an_unknown_outcome_and_the_apps_503_a_refusal():
+    """A kitchen step whose API process died after committing: nginx answered 503, the retry
+    got 409. The checker must allow that the step happened (CI run of 29 November)."""
+    from tests.chaos.api import PROXY_UNAVAILABLE, Reply
+
+    proxy = Reply(503, {"message": PROXY_UNAVAILABLE}, {"Retry-After": "1"})
+    app_503 = Reply(503, {"message": "database unavailable; retry shortly"}, {"Retry-After": "1"})
+    assert not proxy.known and Action("PREPARING", proxy.label, 0, 0).unknown
+    assert app_503.known and not Action("PREPARING", app_503.label, 0, 0).unknown

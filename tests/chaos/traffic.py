@@ -276,13 +276,15 @@ class Diner:
             if reply.status == 202:
                 t.ledger.resolve(attempt, ACCEPTED, 202, reply.body["id"])
                 outcome_known = True
-            elif reply.status == 503 and attempt.unknown_tries == 0:
+            elif reply.status == 503 and reply.known and attempt.unknown_tries == 0:
                 t.ledger.resolve(attempt, REFUSED, 503)  # refused before anything happened
                 outcome_known = True
             elif reply.status == 401 or reply.status == 503 or not reply.known:
-                # No answer (or 503 after an earlier no-answer): the outcome is unknown until
-                # the same key is answered. Retry it whatever the harness is asked to do.
-                if reply.status != 401 and reply.status != 503:
+                # No answer, nginx's own 503 (api.py: the process may have committed before
+                # it died), or the app's 503 after an earlier no-answer: the outcome is
+                # unknown until the same key is answered. Retry it whatever the harness is
+                # asked to do.
+                if reply.status != 401 and not (reply.status == 503 and reply.known):
                     attempt.unknown_tries += 1
                 if t.stop_all.is_set():
                     break
