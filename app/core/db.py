@@ -104,7 +104,15 @@ def autocommit(url: str | None = None) -> Iterator[Connection]:
 
 @contextmanager
 def read_only(url: str | None = None) -> Iterator[Session]:
-    session = _factory(url)()
+    """A read in one snapshot (REPEATABLE READ): a view loaded in several statements (the
+    order, then its timeline, then its payment) never mixes what was there before a
+    concurrent commit with what came after it. Under READ COMMITTED each statement had its
+    own snapshot, and a reply once showed a captured payment without its timeline row. A
+    read-only transaction never fails to serialize, so this costs no retries."""
+    session = Session(
+        bind=get_engine(url).execution_options(isolation_level="REPEATABLE READ"),
+        expire_on_commit=False,
+    )
     try:
         yield session
     finally:
