@@ -1,6 +1,6 @@
 """Polling until a condition holds, with a timeout that says what was last seen. The test
-suites and the demos both wait on the live stack this way (tests/conftest.py has the same
-helper for the fixtures)."""
+suites and the demos both wait on the live stack this way (tests/conftest.py re-exports it
+for the fixtures)."""
 
 from __future__ import annotations
 

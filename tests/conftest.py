@@ -8,12 +8,13 @@ A fixture that needs one of them fails loudly when it is missing: nothing is ski
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from seeds import waiting
 
 # The shared fixtures (clients, users, fresh tenants) for every folder.
 pytest_plugins = ["tests.support.fixtures"]
@@ -91,35 +92,8 @@ def unique_email(prefix: str = "user") -> str:
     return f"{unique(prefix)}@e2e.comanda.test"
 
 
-_MISSING = object()
-
-
-def wait_until(
-    predicate: Callable[[], Any],
-    timeout: float = 30.0,
-    interval: float = 0.2,
-    message: str = "condition",
-) -> Any:
-    """Call ``predicate`` until it returns something truthy and return that value.
-
-    On timeout raise AssertionError naming the last value seen (or the last exception the
-    predicate raised), so a failure says what the system looked like, not just "timed out".
-    """
-    deadline = time.monotonic() + timeout
-    last: Any = _MISSING
-    last_exc: BaseException | None = None
-    while True:
-        try:
-            last = predicate()
-            last_exc = None
-            if last:
-                return last
-        except AssertionError as exc:  # a predicate may assert; keep polling
-            last_exc = exc
-        if time.monotonic() >= deadline:
-            seen = f"last exception: {last_exc!r}" if last_exc else f"last value: {last!r}"
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}; {seen}")
-        time.sleep(interval)
+# One polling helper for the fixtures, the tests that import it from here, and the demos.
+wait_until = waiting.wait_until
 
 
 @pytest.fixture
