@@ -16,6 +16,7 @@ pytestmark = pytest.mark.e2e
 FIGURES = (
     "floor_rps",
     "intake_rps",
+    "intake_direct_rps",
     "half_post_p99_ms",
     "sustained",
     "search",
