@@ -167,13 +167,14 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
     try:
         # Like for like with the floor: one API process on the same gunicorn settings, plain
         # HTTP on loopback. The burst through nginx (TLS, both API processes) follows it.
-        direct = Client(f"http://127.0.0.1:{Config().api_port}", tokens, body)
+        direct = Client(f"http://127.0.0.1:{Config.from_env().api_port}", tokens, body)
         direct.burst(plan.clients, 1.0)
         samples = direct.burst(
             plan.clients, plan.burst_s, progress.start("intake burst, one API process")
         )
         progress.done()
         result["intake_direct_rps"] = rate_of(samples, plan.burst_s)
+        result["intake_direct_errors"] = sum(s.status != 202 for s in samples)
         client.burst(plan.clients, 1.0)
         samples = client.burst(
             plan.clients, plan.burst_s, progress.start("intake burst (pipeline paused)")

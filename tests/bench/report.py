@@ -81,6 +81,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
     ratio = direct / r["floor_rps"] if r["floor_rps"] else 0
     row("floor (JWT + 1 tx) req/s, one gunicorn", _num(r["floor_rps"]))
     row("intake POST /orders req/s, one API process", _num(direct))
+    if r.get("intake_direct_errors"):
+        row("  of which not 202 (-1 = no reply)", _num(r["intake_direct_errors"]), "0", False)
     row("intake / floor", _num(ratio * 100, " %"), ">= 60 %", ratio >= 0.6)
     row("intake req/s through nginx + TLS (pipeline paused)", _num(r["intake_rps"]))
     row(
