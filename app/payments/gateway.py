@@ -150,11 +150,14 @@ class SimulatedGateway:
     def capture(self, key: str) -> Outcome:
         _network()
         with autocommit(self.database_url) as conn:
-            if conn.exec_driver_sql(CAPTURE, {"key": key, "now": utcnow()}).first():
-                return Outcome("captured", "authorized")
-            # Not authorized when the update looked: captured already (a repeat), or refused.
-            # A charge never goes back to authorized, so this read is final.
-            status = self._status(conn, key)
+            while True:
+                if conn.exec_driver_sql(CAPTURE, {"key": key, "now": utcnow()}).first():
+                    return Outcome("captured", "authorized")
+                # Not authorized when the update looked: captured already (a repeat), or
+                # refused. Authorized now means a pending authorization landed in between.
+                status = self._status(conn, key)
+                if status != "authorized":
+                    break
         if status != "captured":
             raise GatewayRefused(f"cannot capture {key}: charge is {status}")
         return Outcome("captured", "captured")
