@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -182,24 +183,22 @@ _PARTS: dict[str, tuple[str, tuple[str, ...], str]] = {
 # Drafts per statement: a sweep's batch of 500 goes in a few statements, far below
 # PostgreSQL's 65,535 parameters per statement.
 CHUNK = 100
-_sql: dict[tuple[tuple[str, int], ...], str] = {}
 
 
+# Bounded: a sweep's batches come in many shapes; a step's few stay cached.
+@lru_cache(maxsize=128)
 def write_sql(shape: tuple[tuple[str, int], ...]) -> str:
     """The one statement writing ``shape`` ((part, rows) pairs), built once per shape."""
-    sql = _sql.get(shape)
-    if sql is None:
-        ctes = []
-        for part, count in shape:
-            prefix, columns, template = _PARTS[part]
-            names = ", ".join(c.split("::")[0] for c in columns)
-            values = ", ".join(
-                "(" + ", ".join(f"%({prefix}{i}_{c.replace('::', ')s::')}" for c in columns) + ")"
-                for i in range(count)
-            )
-            ctes.append(f"w_{part} AS ({template.format(values=values, names=names)})")
-        sql = _sql[shape] = "WITH " + ",\n".join(ctes) + "\nSELECT 1"
-    return sql
+    ctes = []
+    for part, count in shape:
+        prefix, columns, template = _PARTS[part]
+        names = ", ".join(c.split("::")[0] for c in columns)
+        values = ", ".join(
+            "(" + ", ".join(f"%({prefix}{i}_{c.replace('::', ')s::')}" for c in columns) + ")"
+            for i in range(count)
+        )
+        ctes.append(f"w_{part} AS ({template.format(values=values, names=names)})")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
 
 
 def write_rows(drafts: list[Draft]) -> dict[str, list[tuple]]:
