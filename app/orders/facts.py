@@ -1,5 +1,5 @@
-"""Loading orders as plain data (app/orders/draft.py's OrderFacts) with SQLAlchemy Core:
-the order rows in one statement (locked or not), their lines and payments in one more.
+"""Loading orders as plain data (app/orders/draft.py's OrderFacts): the order rows in one
+statement (locked or not), their lines and payments (and for validate the shop) in one more.
 
 The lock statement reads the orders rows alone; lines and payments are read by a separate
 statement once the locks are held. Under READ COMMITTED a FOR UPDATE that waited re-reads
@@ -16,14 +16,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from app.core.lifecycle import PaymentStatus, Stage, Status, StockState
-from app.core.models import MenuItem, Order, OrderItem, Payment, Restaurant
+from app.core.models import Order, Restaurant
 from app.orders.draft import Line, OrderFacts, Pay
 from app.orders.steps import MenuEntry, PaymentCall, Shop
 
-orders, lines_t, payments = Order.__table__, OrderItem.__table__, Payment.__table__
-# The orders table again, unlocked, to hang the lines and payment of locked orders on.
-orders_of_lines = orders.alias("o")
-restaurants, menu = Restaurant.__table__, MenuItem.__table__
+orders, restaurants = Order.__table__, Restaurant.__table__
 
 ORDER_COLUMNS = (
     orders.c.id,
@@ -43,6 +40,72 @@ ORDER_COLUMNS = (
 )
 
 
+# The statements of the hot path as SQL text, built once: a step runs a handful of statements,
+# and building, cache-keying and compiling each as a Core construct on every call cost more
+# of the worker's CPU than PostgreSQL spent running them (py-spy, docs/perf-steps-sql.md).
+# Same columns and joins as the Core tables above; one stable text also lets psycopg prepare
+# it after a few calls, which saves PostgreSQL its parse and plan.
+_ORDER_SQL = "SELECT " + ", ".join(c.name for c in ORDER_COLUMNS) + " FROM orders"
+LOCK_ONE = _ORDER_SQL + " WHERE id = %(id)s FOR UPDATE"
+READ_ONE = _ORDER_SQL + " WHERE id = %(id)s"
+# The orders (unlocked, after the lock) left-joined to their lines and payment: one row per
+# line, or a single row for an order without lines. With the shop, each line's menu item of
+# the order's restaurant and the restaurant itself (validate's one read besides the lock).
+# One order by "=" (a generic plan of index lookups, prepared once); a batch by ANY(array).
+_COMPLETE = """SELECT o.id AS order_id, l.id, l.menu_item_id, l.quantity, l.notes, l.name,
+ l.unit_price_cents, l.stock_state, p.idempotency_key, p.amount_cents,
+ p.status AS payment_status{shop_columns}
+FROM orders o
+LEFT JOIN order_items l ON l.order_id = o.id
+LEFT JOIN payments p ON p.order_id = o.id{shop_joins}
+WHERE {where}
+ORDER BY l.id"""
+_SHOP_COLUMNS = """,
+ r.id AS shop_id, r.is_open, m.id AS m_id, m.name AS m_name, m.price_cents AS m_price,
+ m.available AS m_available"""
+_SHOP_JOINS = """
+LEFT JOIN restaurants r ON r.id = o.restaurant_id
+LEFT JOIN menu_items m ON m.id = l.menu_item_id AND m.restaurant_id = o.restaurant_id"""
+COMPLETE_ONE = _COMPLETE.format(shop_columns="", shop_joins="", where="o.id = %(id)s")
+COMPLETE_MANY = _COMPLETE.format(shop_columns="", shop_joins="", where="o.id = ANY(%(ids)s)")
+COMPLETE_WITH_SHOP = _COMPLETE.format(
+    shop_columns=_SHOP_COLUMNS, shop_joins=_SHOP_JOINS, where="o.id = %(id)s"
+)
+
+
+def _facts(row, items: tuple[Line, ...], payment: Pay | None) -> OrderFacts:
+    return OrderFacts(
+        id=row.id,
+        customer_id=row.customer_id,
+        restaurant_id=row.restaurant_id,
+        status=Status(row.status),
+        stage=Stage(row.stage),
+        delivery_address=row.delivery_address,
+        payment_token=row.payment_token,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+        reason=row.reason,
+        total_cents=row.total_cents,
+        deadline_at=row.deadline_at,
+        items=items,
+        payment=payment,
+        unknown_items=row.unknown_items,
+    )
+
+
+def _line(r) -> Line:
+    return Line(
+        r.id,
+        r.menu_item_id,
+        r.quantity,
+        r.notes,
+        r.name,
+        r.unit_price_cents,
+        StockState(r.stock_state),
+    )
+
+
 def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
     """The locked order rows with their lines and payments, read in one more statement."""
     if not rows:
@@ -50,75 +113,46 @@ def _complete(conn: Connection, rows: Sequence) -> dict[int, OrderFacts]:
     ids = [row.id for row in rows]
     items: dict[int, list[Line]] = {i: [] for i in ids}
     pays: dict[int, Pay] = {}
-    # The orders (unlocked, after the lock) left-joined to their lines and payment: one row
-    # per line, or a single row for an order without lines.
-    for r in conn.execute(
-        select(
-            orders_of_lines.c.id.label("order_id"),
-            lines_t.c.id,
-            lines_t.c.menu_item_id,
-            lines_t.c.quantity,
-            lines_t.c.notes,
-            lines_t.c.name,
-            lines_t.c.unit_price_cents,
-            lines_t.c.stock_state,
-            payments.c.idempotency_key,
-            payments.c.amount_cents,
-            payments.c.status.label("payment_status"),
-        )
-        .select_from(
-            orders_of_lines.outerjoin(
-                lines_t, lines_t.c.order_id == orders_of_lines.c.id
-            ).outerjoin(payments, payments.c.order_id == orders_of_lines.c.id)
-        )
-        .where(orders_of_lines.c.id.in_(ids))
-        .order_by(lines_t.c.id)
-    ):
+    one = len(ids) == 1
+    query, params = (COMPLETE_ONE, {"id": ids[0]}) if one else (COMPLETE_MANY, {"ids": ids})
+    for r in conn.exec_driver_sql(query, params):
         if r.id is not None:
-            items[r.order_id].append(
-                Line(
-                    r.id,
-                    r.menu_item_id,
-                    r.quantity,
-                    r.notes,
-                    r.name,
-                    r.unit_price_cents,
-                    StockState(r.stock_state),
-                )
-            )
+            items[r.order_id].append(_line(r))
         if r.idempotency_key is not None:
             pays[r.order_id] = Pay(
                 r.idempotency_key, r.amount_cents, PaymentStatus(r.payment_status)
             )
-    return {
-        row.id: OrderFacts(
-            id=row.id,
-            customer_id=row.customer_id,
-            restaurant_id=row.restaurant_id,
-            status=Status(row.status),
-            stage=Stage(row.stage),
-            delivery_address=row.delivery_address,
-            payment_token=row.payment_token,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            version=row.version,
-            reason=row.reason,
-            total_cents=row.total_cents,
-            deadline_at=row.deadline_at,
-            items=tuple(items[row.id]),
-            payment=pays.get(row.id),
-            unknown_items=row.unknown_items,
-        )
-        for row in rows
-    }
+    return {row.id: _facts(row, tuple(items[row.id]), pays.get(row.id)) for row in rows}
 
 
 def load(conn: Connection, order_id: int, lock: bool = True) -> OrderFacts | None:
     """One order, locked FOR UPDATE unless ``lock`` is False."""
-    query = select(*ORDER_COLUMNS).where(orders.c.id == order_id)
-    if lock:
-        query = query.with_for_update()
-    return _complete(conn, conn.execute(query).all()).get(order_id)
+    rows = conn.exec_driver_sql(LOCK_ONE if lock else READ_ONE, {"id": order_id}).all()
+    return _complete(conn, rows).get(order_id)
+
+
+def load_with_shop(conn: Connection, order_id: int) -> tuple[OrderFacts | None, Shop | None]:
+    """One order, locked FOR UPDATE, and what ``shop`` reads for it: its lines, payment,
+    restaurant and the restaurant's menu items the lines name, in one statement after the
+    lock (two round trips where load + shop take three)."""
+    row = conn.exec_driver_sql(LOCK_ONE, {"id": order_id}).first()
+    if row is None:
+        return None, None
+    lines: list[Line] = []
+    payment: Pay | None = None
+    entries: dict[int, MenuEntry] = {}
+    is_open: bool | None = None
+    for r in conn.exec_driver_sql(COMPLETE_WITH_SHOP, {"id": order_id}):
+        if r.id is not None:
+            lines.append(_line(r))
+        if r.idempotency_key is not None:
+            payment = Pay(r.idempotency_key, r.amount_cents, PaymentStatus(r.payment_status))
+        if r.shop_id is not None:
+            is_open = r.is_open
+        if r.m_id is not None:
+            entries[r.m_id] = MenuEntry(r.m_id, r.m_name, r.m_price, r.m_available)
+    order = _facts(row, tuple(lines), payment)
+    return order, None if is_open is None else Shop(is_open=is_open, menu=entries)
 
 
 def load_where(conn: Connection, condition: ColumnElement[bool], limit: int) -> list[OrderFacts]:
@@ -135,46 +169,18 @@ def load_where(conn: Connection, condition: ColumnElement[bool], limit: int) -> 
     return list(_complete(conn, rows).values())
 
 
-def shop(conn: Connection, order: OrderFacts) -> Shop | None:
-    """The order's restaurant and the menu items of it that the order names."""
-    wanted = sorted({line.menu_item_id for line in order.items})
-    rows = conn.execute(
-        select(restaurants.c.is_open, menu.c.id, menu.c.name, menu.c.price_cents, menu.c.available)
-        .select_from(
-            restaurants.outerjoin(
-                menu, (menu.c.restaurant_id == restaurants.c.id) & menu.c.id.in_(wanted)
-            )
-        )
-        .where(restaurants.c.id == order.restaurant_id)
-    ).all()
-    if not rows:
-        return None
-    entries = {
-        r.id: MenuEntry(r.id, r.name, r.price_cents, r.available) for r in rows if r.id is not None
-    }
-    return Shop(is_open=rows[0].is_open, menu=entries)
+PAYMENT_CALL = """SELECT o.status, o.stage, o.payment_token, o.total_cents,
+ p.status AS payment_status, p.idempotency_key, r.acceptance_seconds
+FROM orders o
+JOIN restaurants r ON r.id = o.restaurant_id
+LEFT JOIN payments p ON p.order_id = o.id
+WHERE o.id = %(id)s"""
 
 
 def payment_call(conn: Connection, order_id: int) -> PaymentCall | None:
     """What a gateway step needs before its call, in one unlocked statement: the order's
     state, its payment, and its restaurant's time to accept."""
-    row = conn.execute(
-        select(
-            orders.c.status,
-            orders.c.stage,
-            orders.c.payment_token,
-            orders.c.total_cents,
-            payments.c.status.label("payment_status"),
-            payments.c.idempotency_key,
-            restaurants.c.acceptance_seconds,
-        )
-        .select_from(
-            orders.join(restaurants, restaurants.c.id == orders.c.restaurant_id).outerjoin(
-                payments, payments.c.order_id == orders.c.id
-            )
-        )
-        .where(orders.c.id == order_id)
-    ).first()
+    row = conn.exec_driver_sql(PAYMENT_CALL, {"id": order_id}).first()
     if row is None:
         return None
     return PaymentCall(

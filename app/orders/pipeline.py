@@ -40,10 +40,10 @@ def _stuck() -> timedelta:
 
 def validate(order_id: int) -> Step | None:
     with transaction() as conn:
-        order = facts.load(conn, order_id)
+        order, shop = facts.load_with_shop(conn, order_id)
         if order is None or next_step(order) != Step.VALIDATE:
             return next_step(order) if order else None
-        draft = steps.validate(order, facts.shop(conn, order), utcnow(), _stuck())
+        draft = steps.validate(order, shop, utcnow(), _stuck())
         write(conn, [draft])
         return next_step(draft.order)
 

@@ -24,26 +24,24 @@ def _quantities(order: Order, state: StockState) -> list[tuple[int, int]]:
     return sorted(wanted.items())
 
 
+# The claim and its give-back as SQL text built once (the worker built and compiled an
+# update() construct per menu item per call): the stock never goes negative, checked in the
+# statement that takes it.
+TAKE = """UPDATE menu_items SET stock = stock - %(units)s
+WHERE id = %(id)s AND stock >= %(units)s RETURNING id"""
+GIVE_BACK = "UPDATE menu_items SET stock = stock + %(units)s WHERE id = %(id)s"
+
+
 def take(conn: Connection, wanted: list[tuple[int, int]]) -> bool:
     """Take ``(menu item, units)`` for every entry, or for none (False when one cannot be
     served: what was taken before it is given back in the same transaction). ``wanted`` is
     in menu item order, the lock order."""
-    table = MenuItem.__table__
     taken: list[tuple[int, int]] = []
     for menu_item_id, quantity in wanted:
-        row = conn.execute(
-            update(table)
-            .where(table.c.id == menu_item_id, table.c.stock >= quantity)
-            .values(stock=table.c.stock - quantity)
-            .returning(table.c.id)
-        ).first()
+        row = conn.exec_driver_sql(TAKE, {"id": menu_item_id, "units": quantity}).first()
         if row is None:
             for back_id, back_quantity in taken:
-                conn.execute(
-                    update(table)
-                    .where(table.c.id == back_id)
-                    .values(stock=table.c.stock + back_quantity)
-                )
+                conn.exec_driver_sql(GIVE_BACK, {"id": back_id, "units": back_quantity})
             return False
         taken.append((menu_item_id, quantity))
     return True

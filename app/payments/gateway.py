@@ -15,11 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-
-from app.core.db import unit_of_work
-from app.core.models import GatewayCharge, utcnow
+from app.core.db import autocommit
+from app.core.models import utcnow
 from app.core.settings import get_settings
 from app.payments.latency import override_ms
 from app.payments.metrics import counted
@@ -61,87 +58,128 @@ class Outcome:
     previous: str
 
 
+def attempt_rule(token: str) -> tuple[int, str]:
+    """How the test token answers: (attempts that fail transiently before the answer, the
+    answer). Pure; the ledger's one statement applies it to the charge's attempt count."""
+    failures = FLAKY_FAILURES if token == "tok_flaky" else 0
+    return failures, "declined" if token == "tok_decline" else "authorized"
+
+
+def void_previous(status: str, token: str) -> str:
+    """What a void reports the charge held before it: "none" for a charge that only a void
+    ever wrote (an authorization never arrived), else its status. Pure."""
+    return "none" if token == "" and status == "voided" else status
+
+
+# Each call is one statement on an autocommit connection (its own transaction), where an ORM
+# session took BEGIN, an upsert, a locked read, an update and COMMIT: the row lock the
+# statement takes serializes calls with the same key just as the locked read did.
+#
+# authorize: the first call inserts the charge; a repeat while it is pending counts one more
+# attempt; a decided charge is left alone (no row returned: read its status).
+AUTHORIZE = """INSERT INTO gateway_charges AS c (idempotency_key, token, amount_cents, status,
+ attempts, authorizations, captures, created_at, updated_at)
+VALUES (%(key)s, %(token)s, %(amount)s,
+ CASE WHEN 1 <= %(failures)s::int THEN 'pending' ELSE %(answer)s::text END, 1,
+ CASE WHEN 1 > %(failures)s::int AND %(answer)s::text = 'authorized' THEN 1 ELSE 0 END, 0,
+ %(now)s, %(now)s)
+ON CONFLICT (idempotency_key) DO UPDATE SET
+ attempts = c.attempts + 1,
+ status = CASE WHEN c.attempts + 1 <= %(failures)s::int THEN 'pending' ELSE %(answer)s::text END,
+ authorizations = c.authorizations + CASE
+   WHEN c.attempts + 1 > %(failures)s::int AND %(answer)s::text = 'authorized' THEN 1 ELSE 0 END,
+ updated_at = %(now)s
+WHERE c.status = 'pending'
+RETURNING c.status, c.attempts"""
+CAPTURE = """UPDATE gateway_charges SET status = 'captured', captures = captures + 1,
+ updated_at = %(now)s
+WHERE idempotency_key = %(key)s AND status = 'authorized'
+RETURNING status"""
+# void: the row locked first (its newest version, as the ORM's locked read had it), so the
+# status it held before is returned beside the new one; a charge already closed is rewritten
+# unchanged (a repeated void, rare).
+VOID = """UPDATE gateway_charges g SET
+ status = CASE WHEN old.status IN ('pending', 'authorized') THEN 'voided'
+   WHEN old.status = 'captured' THEN 'refunded' ELSE old.status END,
+ updated_at = CASE WHEN old.status IN ('pending', 'authorized', 'captured') THEN %(now)s
+   ELSE g.updated_at END
+FROM (SELECT idempotency_key, status, token FROM gateway_charges
+ WHERE idempotency_key = %(key)s FOR UPDATE) old
+WHERE g.idempotency_key = old.idempotency_key
+RETURNING g.status, old.status AS previous, old.token"""
+# A void for an unknown key blocks any later authorization with that key.
+VOID_UNKNOWN = """INSERT INTO gateway_charges (idempotency_key, token, amount_cents, status,
+ attempts, authorizations, captures, created_at, updated_at)
+VALUES (%(key)s, '', 0, 'voided', 0, 0, 0, %(now)s, %(now)s)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING status"""
+STATUS = "SELECT status FROM gateway_charges WHERE idempotency_key = %(key)s"
+
+
 class SimulatedGateway:
     def __init__(self, database_url: str | None = None):
         self.database_url = database_url
 
-    def _locked(self, session, key: str) -> GatewayCharge | None:
-        return session.scalars(
-            select(GatewayCharge).where(GatewayCharge.idempotency_key == key).with_for_update()
-        ).one_or_none()
+    def _status(self, conn, key: str) -> str:
+        return conn.exec_driver_sql(STATUS, {"key": key}).scalar() or "none"
 
     @counted
     def authorize(self, key: str, token: str, amount_cents: int) -> Outcome:
         _network()
-        with unit_of_work(self.database_url) as session:
-            session.execute(
-                insert(GatewayCharge)
-                .values(
-                    idempotency_key=key,
-                    token=token,
-                    amount_cents=amount_cents,
-                    status="pending",
-                    attempts=0,
-                )
-                .on_conflict_do_nothing()
-            )
-            charge = self._locked(session, key)
-            if charge.status != "pending":
-                return Outcome(charge.status, charge.status)
-            charge.attempts += 1
-            if token == "tok_flaky" and charge.attempts <= FLAKY_FAILURES:
-                failing = True
-            else:
-                failing = False
-                charge.status = "declined" if token == "tok_decline" else "authorized"
-                if charge.status == "authorized":
-                    charge.authorizations += 1
-            charge.updated_at = utcnow()
-        if failing:
-            raise GatewayTransientError(
-                f"gateway unavailable for {key} (attempt {charge.attempts})"
-            )
-        if token == "tok_timeout" and charge.attempts == 1:
+        failures, answer = attempt_rule(token)
+        params = {
+            "key": key,
+            "token": token,
+            "amount": amount_cents,
+            "failures": failures,
+            "answer": answer,
+            "now": utcnow(),
+        }
+        with autocommit(self.database_url) as conn:
+            row = conn.exec_driver_sql(AUTHORIZE, params).first()
+            if row is None:  # decided before (or voided): nothing changes
+                status = self._status(conn, key)
+                return Outcome(status, status)
+        if row.status == "pending":
+            raise GatewayTransientError(f"gateway unavailable for {key} (attempt {row.attempts})")
+        if token == "tok_timeout" and row.attempts == 1:
             raise GatewayTimeout(f"no reply from the gateway for {key}: outcome unknown")
-        return Outcome(charge.status, "pending")
+        return Outcome(row.status, "pending")
 
     @counted
     def capture(self, key: str) -> Outcome:
         _network()
-        with unit_of_work(self.database_url) as session:
-            charge = self._locked(session, key)
-            if charge is None or charge.status not in ("authorized", "captured"):
-                state = charge.status if charge else "none"
-                raise GatewayRefused(f"cannot capture {key}: charge is {state}")
-            previous = charge.status
-            if previous == "authorized":
-                charge.status = "captured"
-                charge.captures += 1
-            return Outcome(charge.status, previous)
+        with autocommit(self.database_url) as conn:
+            while True:
+                if conn.exec_driver_sql(CAPTURE, {"key": key, "now": utcnow()}).first():
+                    return Outcome("captured", "authorized")
+                # Not authorized when the update looked: captured already (a repeat), or
+                # refused. Authorized now means a pending authorization landed in between.
+                status = self._status(conn, key)
+                if status != "authorized":
+                    break
+        if status != "captured":
+            raise GatewayRefused(f"cannot capture {key}: charge is {status}")
+        return Outcome("captured", "captured")
 
     @counted
     def void(self, key: str) -> Outcome:
         """Void an authorization, refund a capture; a void for an unknown key blocks any
         later authorization with that key (the call may still be in flight)."""
         _network()
-        with unit_of_work(self.database_url) as session:
-            session.execute(
-                insert(GatewayCharge)
-                .values(idempotency_key=key, token="", amount_cents=0, status="voided")
-                .on_conflict_do_nothing()
-            )
-            charge = self._locked(session, key)
-            previous = "none" if charge.token == "" and charge.status == "voided" else charge.status
-            if charge.status in ("pending", "authorized"):
-                charge.status = "voided"
-            elif charge.status == "captured":
-                charge.status = "refunded"
-            return Outcome(charge.status, previous)
+        params = {"key": key, "now": utcnow()}
+        with autocommit(self.database_url) as conn:
+            while True:
+                row = conn.exec_driver_sql(VOID, params).first()
+                if row is not None:
+                    return Outcome(row.status, void_previous(row.previous, row.token))
+                if conn.exec_driver_sql(VOID_UNKNOWN, params).first():
+                    return Outcome("voided", "none")
+                # An authorization inserted the charge between the two: void that.
 
     @counted
     def lookup(self, key: str) -> Outcome:
         _network()
-        with unit_of_work(self.database_url) as session:
-            charge = session.get(GatewayCharge, key)
-            state = charge.status if charge else "none"
-            return Outcome(state, state)
+        with autocommit(self.database_url) as conn:
+            state = self._status(conn, key)
+        return Outcome(state, state)

@@ -1,8 +1,10 @@
 """Round trips to PostgreSQL per pipeline step (database comanda_test, no workers attached):
 a regression guard on the hot path's cost. Counted with SQLAlchemy's engine events: every
 statement, every BEGIN (psycopg sends it before a transaction's first statement), COMMIT
-and ROLLBACK, and the pool's pre-ping when it is on. The figures are docs/perf-pipeline.md's
-"statements per step"; a step that grows a statement fails here and has to say why."""
+and ROLLBACK, and the pool's pre-ping when it is on, on both engines (the autocommit one
+carries the gateway's statements and the unlocked reads). The figures are
+docs/perf-steps-sql.md's "round trips per step"; a step that grows a statement fails here
+and has to say why."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
-from app.core.db import get_engine
+from app.core.db import autocommit_engine, get_engine
 from app.core.lifecycle import Status
 from app.orders import pipeline
 from app.payments.gateway import SimulatedGateway
@@ -21,15 +23,17 @@ from tests.support.usecases import body, new_kitchen, place
 pytestmark = pytest.mark.integration
 
 # Round trips each step may take (BEGIN, statements, COMMIT), the gateway's own included.
-# Measured (docs/perf-pipeline.md). authorize: the unlocked read before the call (1), the
-# gateway's own transaction (5), the latency override read at most once a second per process
-# (3, in here: a fresh process), the recording transaction (8).
-LIMITS = {"validate": 9, "reserve": 8, "authorize": 17}
+# Measured (docs/perf-steps-sql.md). validate: BEGIN, the lock, the lines + payment + shop,
+# the one write statement, COMMIT. reserve: the same with the stock claim instead of the
+# shop (one per menu item; one here). authorize: the unlocked read before the call (1), the
+# gateway's one statement (1), the latency override read at most once a second per process
+# (3, in here: a fresh process), the recording transaction (5).
+LIMITS = {"validate": 5, "reserve": 6, "authorize": 10}
 
 
 @contextmanager
 def counting():
-    engine = get_engine()
+    engines = (get_engine(), autocommit_engine())  # transactions, and lone statements
     seen: Counter[str] = Counter()
 
     def statement(conn, cursor, sql, params, context, executemany):  # noqa: ARG001
@@ -55,13 +59,15 @@ def counting():
         ("commit", commit),
         ("rollback", rollback),
     ]
-    for name, hook in hooks:
-        event.listen(engine, name, hook)
+    for engine in engines:
+        for name, hook in hooks:
+            event.listen(engine, name, hook)
     try:
         yield seen
     finally:
-        for name, hook in hooks:
-            event.remove(engine, name, hook)
+        for engine in engines:
+            for name, hook in hooks:
+                event.remove(engine, name, hook)
 
 
 def test_each_step_stays_within_its_round_trips(on_test_db):
