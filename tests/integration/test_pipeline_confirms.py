@@ -7,9 +7,12 @@ committed; once the queue has room again, the same events are published and comm
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from urllib.parse import quote
 
 import pytest
+import requests
 from kafka import TopicPartition
 from kafka.admin import NewTopic
 from kombu import Queue
@@ -75,6 +78,33 @@ def test_a_refused_publish_raises(queue):
     with pytest.raises(NotConfirmed):
         publisher.send([(task_queue.VALIDATE_ORDER, [n], None) for n in range(ROOM + 1)])
     assert len(messages(app, queue)) == ROOM  # what fitted; the rest was refused
+
+
+def test_a_kept_connection_rabbitmq_closed_is_replaced_and_the_batch_confirmed(queue, wait):
+    """What happens to the kept connection when RabbitMQ drops it (an idle connection that
+    missed its heartbeats, a broker restart): here closed through the management API."""
+    url = os.environ.get("RABBITMQ_MANAGEMENT_URL", "").rstrip("/")
+    if not url:
+        pytest.fail("RABBITMQ_MANAGEMENT_URL is not set: run with `eval $(make -s env)`")
+    login = (os.environ["RABBITMQ_MANAGEMENT_USER"], os.environ["RABBITMQ_MANAGEMENT_PASSWORD"])
+    app = private_app(queue)
+    publisher = BatchPublisher(app, confirm_timeout=10)
+    publisher.send([(task_queue.VALIDATE_ORDER, [1], None)])
+    port = publisher._connection.connection.sock.getsockname()[1]
+
+    def listed():
+        found = requests.get(f"{url}/api/connections", auth=login, timeout=10).json()
+        return next((c["name"] for c in found if c.get("peer_port") == port), None)
+
+    name = wait(listed, timeout=30, interval=0.5, message=f"the connection from port {port}")
+    closed = requests.delete(
+        f"{url}/api/connections/{quote(name, safe='')}", auth=login, timeout=10
+    )
+    assert closed.status_code == 204, closed.text[:300]
+
+    assert publisher.send([(task_queue.VALIDATE_ORDER, [2], None)]) == 1
+    assert publisher._connection.connection.sock.getsockname()[1] != port  # a fresh one
+    assert [json.loads(m.body)[0] for m in messages(app, queue)] == [[1], [2]]
 
 
 @pytest.fixture
