@@ -39,9 +39,17 @@ class BatchPublisher:
 
     def _open(self):
         connection = self.app.connection_for_write()
-        connection.ensure_connection(max_retries=3)
-        channel = connection.channel()
-        channel.confirm_select()
+        try:
+            with connection._reraise_as_library_errors():
+                # Fail fast: the consumer loop (events/consumers/base.py) waits out an
+                # outage with its own backoff, and re-sends the batch.
+                connection.ensure_connection(max_retries=1, interval_start=0)
+                channel = connection.channel()
+                channel.confirm_select()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
         # py-amqp's confirm-mode publish waits for the confirm; publish without waiting,
         # the confirms are collected in send().
         channel.basic_publish = channel._basic_publish

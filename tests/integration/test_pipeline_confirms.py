@@ -16,6 +16,7 @@ import requests
 from kafka import TopicPartition
 from kafka.admin import NewTopic
 from kombu import Queue
+from kombu.exceptions import OperationalError
 
 from app.core import task_queue
 from app.core.batch_publish import BatchPublisher, NotConfirmed
@@ -167,3 +168,20 @@ def test_offsets_are_committed_only_after_every_publish_was_confirmed(queue, top
     got = messages(app, queue)
     assert sorted(m.headers["task"] for m in got) == [task_queue.VALIDATE_ORDER] * 3
     assert sorted(json.loads(m.body)[0][0] for m in got) == [1, 2, 3]  # Celery's [args, ...]
+
+
+def test_an_unreachable_broker_is_an_outage_for_the_consumer_loop(monkeypatch):
+    """Nothing listens on port 1: send raises kombu's OperationalError at once, which
+    events/consumers/base.py waits out with its own backoff (never dead-letters)."""
+    unreachable = "amqp://comanda:comanda@127.0.0.1:1//"
+    monkeypatch.setenv("CELERY_BROKER_URL", unreachable)  # Celery reads it over its argument
+    before = get_settings()
+    use_settings(before.with_(celery_broker_url=unreachable))
+    try:
+        app = task_queue.make_celery("confirms-unreachable")
+        assert app.conf.broker_url == unreachable
+    finally:
+        use_settings(before)
+    with pytest.raises(OperationalError) as raised:
+        BatchPublisher(app).send([(task_queue.VALIDATE_ORDER, [1], None)])
+    assert base.is_outage(raised.value)
