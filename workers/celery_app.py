@@ -26,6 +26,9 @@ def make_app() -> Celery:
         # thread (docs/perf-pipeline.md). A few per thread keep the pool fed.
         worker_prefetch_multiplier=s.worker_prefetch_multiplier,
         worker_send_task_events=s.worker_task_events,
+        # No task has a rate limit; without this the worker still checks a token bucket
+        # for every message it receives.
+        worker_disable_rate_limits=True,
         result_backend="rpc://",
         result_persistent=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import cache
 
 from celery.signals import (
     beat_init,
@@ -44,6 +45,18 @@ def outcome_of(state: str | None) -> str:
     return {"SUCCESS": "success", "RETRY": "retry", "FAILURE": "failure"}.get(state or "", "other")
 
 
+# A labelled child is looked up (and its label values checked) on every .labels() call;
+# the label sets here are few and fixed, so each is looked up once per process.
+@cache
+def _task_duration(task: str, outcome: str):
+    return metrics.TASK_DURATION.labels(task, outcome)
+
+
+@cache
+def _step_duration(step: str, outcome: str):
+    return metrics.STEP_DURATION.labels(step, outcome)
+
+
 @celeryd_init.connect
 def _fresh_dir(**_: object) -> None:
     metrics.fresh_multiproc_dir()
@@ -72,10 +85,10 @@ def _record(task_id=None, task=None, state=None, retval=None, **_: object) -> No
     if task is None or began is None:
         return
     seconds, outcome = time.perf_counter() - began, outcome_of(state)
-    metrics.TASK_DURATION.labels(short(task.name), outcome).observe(seconds)
+    _task_duration(short(task.name), outcome).observe(seconds)
     step = step_of(task)
     if step is not None:
-        metrics.STEP_DURATION.labels(step, outcome).observe(seconds)
+        _step_duration(step, outcome).observe(seconds)
     sweep = SWEEPS.get(task.name)
     if sweep and outcome == "success" and isinstance(retval, int) and retval > 0:
         metrics.SWEEP_ACTIONS.labels(sweep).inc(retval)

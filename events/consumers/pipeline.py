@@ -1,8 +1,10 @@
 """Hands order events to the Celery workers (the pipeline and payment follow-ups).
 
 Tasks are sent by name (app/core/task_queue.py), so this consumer needs no worker code.
-A poll's tasks are published over one producer (one channel, publisher confirms on); the
-batch returns, and its offsets are committed, only after RabbitMQ confirmed every publish.
+A poll's tasks are published back to back on one channel in confirm mode, then the confirms
+are awaited once for all of them (app/core/batch_publish.py): the batch returns, and its
+offsets are committed, only after RabbitMQ confirmed every publish; any error raises, so
+nothing is committed and the batch is sent again.
 The tasks are idempotent, so a redelivered event only re-runs a step that then does nothing.
 """
 
@@ -12,7 +14,8 @@ from functools import cache
 
 from celery import Celery
 
-from app.core import correlation, task_queue
+from app.core import task_queue
+from app.core.batch_publish import BatchPublisher
 from app.core.envelope import Envelope, EventType
 from events.consumers.base import Received, main
 
@@ -31,21 +34,21 @@ def _celery() -> Celery:
     return task_queue.make_celery("comanda-pipeline")
 
 
+@cache
+def _publisher() -> BatchPublisher:
+    return BatchPublisher(_celery())
+
+
 def follow_up(envelope: Envelope) -> str | None:
     """The task an event asks for, if any (pure)."""
     return FOLLOW_UP.get(envelope.type)
 
 
 def handle(batch: list[Received]) -> None:
-    todo = [(follow_up(r.envelope), r.envelope.order_id, r.correlation_id) for r in batch]
+    todo = [(follow_up(r.envelope), [r.envelope.order_id], r.correlation_id) for r in batch]
     todo = [item for item in todo if item[0] is not None]
-    if not todo:
-        return
-    app = _celery()
-    with app.producer_or_acquire() as producer:
-        for name, order_id, correlation_id in todo:
-            correlation.use(correlation_id)  # task_queue's publish signal stamps it
-            app.send_task(name, args=[order_id], producer=producer)
+    if todo:
+        _publisher().send(todo)
 
 
 if __name__ == "__main__":
