@@ -95,9 +95,10 @@ class Settings(EnvSettings):
     worker_task_events: bool = variable("COMANDA_WORKER_TASK_EVENTS", False)
     # Kafka fetches of the consumer groups (events/consumers/base.py, docs/perf-events.md).
     # A group on the order's critical path (the pipeline) gets each event at once: its fetch
-    # returns as soon as one byte is there, and this wait is only how often a fetch with
-    # nothing to bring comes back empty (every 0.5 s was Kafka's default: idle work).
-    kafka_idle_fetch_wait_ms: int = variable("COMANDA_KAFKA_IDLE_FETCH_WAIT_MS", 5000)
+    # returns as soon as one byte is there, and this wait is how often a fetch with nothing
+    # to bring comes back empty. Kept at Kafka's 0.5 s: at 5 s, the first orders after an
+    # idle minute waited up to 5 s for the pipeline (docs/perf-events.md, "Not done").
+    kafka_idle_fetch_wait_ms: int = variable("COMANDA_KAFKA_IDLE_FETCH_WAIT_MS", 500)
     # The feed and the projector are not: the broker holds their fetch until this much has
     # arrived or the wait is over, so one poll brings tens of events (one transaction, one
     # offset commit) instead of one or two. The wait is how late a feed row or an admin row

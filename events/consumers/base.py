@@ -71,8 +71,8 @@ OUTAGES = (
 
 def at_once_fetch() -> dict:
     """Fetch settings of a group that must see each event at once (the pipeline): the broker
-    answers as soon as one record is there; an idle fetch comes back only every
-    kafka_idle_fetch_wait_ms (Kafka's 0.5 s default was the idle stack's biggest cost)."""
+    answers as soon as one record is there; an idle fetch comes back every
+    kafka_idle_fetch_wait_ms."""
     return {"fetch_min_bytes": 1, "fetch_max_wait_ms": get_settings().kafka_idle_fetch_wait_ms}
 
 
