@@ -3,7 +3,7 @@
 Safe to run several at once: each batch holds a transaction-scoped advisory lock, so
 batches never interleave and one order's events keep their order. A crash between the
 send and the mark re-sends the batch: consumers are idempotent on ``event_id``. New rows
-are noticed by LISTEN/NOTIFY; a short poll covers a missed notification.
+are noticed by LISTEN/NOTIFY; a poll (relay_poll_ms, 2 s) covers a missed notification.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def run() -> None:
     metrics.serve()
     exit_flag = GracefulExit()
     relay, wakeup = Relay(), Wakeup()
+    poll = get_settings().relay_poll_ms / 1000
     # Whatever failed (PostgreSQL, Kafka), try again with backoff (0.5 s doubling to 10 s)
     # until it works or the process is asked to stop.
     retrying = Retrying(
@@ -143,7 +144,7 @@ def run() -> None:
         if published:
             log.debug("published %d events", published)
         if published < BATCH:
-            wakeup.wait(0.5)
+            wakeup.wait(poll)
     relay.close()
     log.info("relay stopped")
 

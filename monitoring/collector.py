@@ -1,5 +1,5 @@
 """A custom Prometheus collector: the state of the system read from PostgreSQL and Kafka every
-2 s (outbox backlog and age, consumer lag, DLQ size, orders by status).
+5 s (outbox backlog and age, consumer lag, DLQ size, orders by status).
 
 It runs in one process (the `exporter` program), so the few cheap queries run once, never on
 an API request or in a worker. A dependency that does not answer turns its `_up` gauge to 0 and its
@@ -163,7 +163,8 @@ class SystemCollector(Collector):
         return [TopicPartition(topic, p) for p in sorted(parts)]
 
 
-REFRESH_SECONDS = 2.0
+# As often as Prometheus scrapes (stack/monitoring.py): a fresher reading would not be seen.
+REFRESH_SECONDS = 5.0
 
 
 def refresh_until(collector: SystemCollector, stop) -> None:

@@ -1,5 +1,5 @@
 """`python -m monitoring.exporter`: refresh the system gauges (monitoring/collector.py) every
-2 s and serve them, with this process's own metrics, on 127.0.0.1:$COMANDA_PROCESS_METRICS_PORT
+5 s and serve them, with this process's own metrics, on 127.0.0.1:$COMANDA_PROCESS_METRICS_PORT
 until SIGTERM."""
 
 from __future__ import annotations

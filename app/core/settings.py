@@ -93,6 +93,22 @@ class Settings(EnvSettings):
     # Flower's task pages. Off: they were a quarter of the worker's CPU per order; Flower
     # still lists the workers (it asks them directly). On for a demonstration.
     worker_task_events: bool = variable("COMANDA_WORKER_TASK_EVENTS", False)
+    # Kafka fetches of the consumer groups (events/consumers/base.py, docs/perf-events.md).
+    # A group on the order's critical path (the pipeline) gets each event at once: its fetch
+    # returns as soon as one byte is there, and this wait is how often a fetch with nothing
+    # to bring comes back empty. Kept at Kafka's 0.5 s: at 5 s, the first orders after an
+    # idle minute waited up to 5 s for the pipeline (docs/perf-events.md, "Not done").
+    kafka_idle_fetch_wait_ms: int = variable("COMANDA_KAFKA_IDLE_FETCH_WAIT_MS", 500)
+    # The feed and the projector are not: the broker holds their fetch until this much has
+    # arrived or the wait is over, so one poll brings tens of events (one transaction, one
+    # offset commit) instead of one or two. The wait is how late a feed row or an admin row
+    # may be, at most, on top of the relay.
+    batch_fetch_min_bytes: int = variable("COMANDA_BATCH_FETCH_MIN_BYTES", 64 * 1024)
+    feed_fetch_wait_ms: int = variable("COMANDA_FEED_FETCH_WAIT_MS", 500)
+    projector_fetch_wait_ms: int = variable("COMANDA_PROJECTOR_FETCH_WAIT_MS", 1000)
+    # The relay wakes on LISTEN/NOTIFY (a trigger on outbox, once per transaction); this poll
+    # only covers a notification missed while its LISTEN connection was being made again.
+    relay_poll_ms: int = variable("COMANDA_RELAY_POLL_MS", 2000)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

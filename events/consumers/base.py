@@ -69,6 +69,20 @@ OUTAGES = (
 )
 
 
+def at_once_fetch() -> dict:
+    """Fetch settings of a group that must see each event at once (the pipeline): the broker
+    answers as soon as one record is there; an idle fetch comes back every
+    kafka_idle_fetch_wait_ms."""
+    return {"fetch_min_bytes": 1, "fetch_max_wait_ms": get_settings().kafka_idle_fetch_wait_ms}
+
+
+def batched_fetch(wait_ms: int) -> dict:
+    """Fetch settings of a group off the critical path (feed, projector): the broker holds
+    the fetch until batch_fetch_min_bytes have arrived or ``wait_ms`` is over, so one poll,
+    one transaction and one offset commit carry tens of events instead of one or two."""
+    return {"fetch_min_bytes": get_settings().batch_fetch_min_bytes, "fetch_max_wait_ms": wait_ms}
+
+
 def is_outage(exc: BaseException) -> bool:
     """True when the error says a dependency is unreachable, not that the message is bad."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -132,9 +146,12 @@ class ConsumerLoop:
         consumer=None,
         producer=None,
         sleep: Callable[[float], None] = time.sleep,
+        fetch: dict | None = None,
     ):
         self.group_id, self.handler, self.sleep = group_id, handler, sleep
-        self.consumer = consumer or make_consumer(group_id, get_settings().orders_topic)
+        self.consumer = consumer or make_consumer(
+            group_id, get_settings().orders_topic, **(fetch or at_once_fetch())
+        )
         self.producer = producer or make_producer(client_id=f"comanda-{group_id}-dlq")
 
     # -- retries -------------------------------------------------------------------------
@@ -299,9 +316,10 @@ class ConsumerLoop:
         log.info("consumer %s stopped", self.group_id)
 
 
-def main(group_id: str, handler: BatchHandler) -> None:
+def main(group_id: str, handler: BatchHandler, fetch: dict | None = None) -> None:
+    """Run the group's loop; ``fetch`` is its Kafka fetch settings (at_once_fetch() when
+    None, batched_fetch() for a group off the critical path)."""
     setup_logging(group_id)
-    metrics.serve()
     metrics.serve()
     stop = GracefulExit()
     # Until Kafka answers at all (the first connect raises), try again with backoff.
@@ -312,4 +330,4 @@ def main(group_id: str, handler: BatchHandler) -> None:
         before_sleep=lambda s: log.warning(
             "%s cannot reach Kafka (%s); retrying", group_id, s.outcome.exception()
         ),
-    )(lambda: ConsumerLoop(group_id, handler).run(stop))
+    )(lambda: ConsumerLoop(group_id, handler, fetch=fetch).run(stop))

@@ -1,10 +1,13 @@
 """Projects order events into the admin read tables (proj_orders).
 
-A poll's events are applied in one transaction of four statements: one multi-row INSERT
-into proj_events (the event_id dedupe; RETURNING says which are new), one SELECT ... FOR
-UPDATE of the orders' current rows, then app.orders.projection.fold (pure) and one
-multi-row upsert of the rows it changed. Tolerant of reordering: an order's row only takes
-a snapshot with a higher version. ``--rebuild`` wipes the read tables and replays the
+A poll's events are applied in one transaction of four statements: one INSERT into
+proj_events of the batch's event ids as one array (the event_id dedupe; RETURNING says which
+are new), one SELECT ... FOR UPDATE of the orders' current rows, then
+app.orders.projection.fold (pure) and one upsert of the rows it changed, sent as one JSON
+array. The three statements are fixed text whatever the batch size: a multi-row VALUES built
+with SQLAlchemy was compiled anew for every batch, and its compiling was the projector's
+biggest cost (docs/perf-events.md). Tolerant of reordering: an order's row only takes a
+snapshot with a higher version. ``--rebuild`` wipes the read tables and replays the
 whole topic; the live projector may keep running meanwhile.
 """
 
@@ -13,24 +16,38 @@ from __future__ import annotations
 import argparse
 import logging
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from app.core.db import unit_of_work
 from app.core.envelope import Envelope, PoisonMessage
+from app.core.json_rows import rows_json
 from app.core.logs import setup_logging
 from app.core.models import ProjectedEvent, ProjectedOrder
 from app.core.settings import get_settings
 from app.orders.projection import COLUMNS, first_seen, fold
-from events.consumers.base import Received, main
+from events.consumers.base import Received, batched_fetch, main
 from events.kafka import make_consumer
 from events.reading import read_to_end
 
 GROUP = "comanda-admin-projection"
 NAME = "admin"
 log = logging.getLogger("comanda.projector")
-TABLE = ProjectedOrder.__table__
+_COLS = ", ".join(COLUMNS)
+DEDUPE = text(
+    "insert into proj_events (consumer, event_id, applied_at)"
+    " select :consumer, unnest(cast(:ids as uuid[])), now()"
+    " on conflict do nothing returning event_id"
+)
+CURRENT = text(
+    f"select {_COLS} from proj_orders where order_id = any(:ids) order by order_id for update"
+)
+UPSERT = text(
+    f"insert into proj_orders ({_COLS}) select {_COLS}"
+    " from jsonb_populate_recordset(null::proj_orders, cast(:rows as jsonb))"
+    " on conflict (order_id) do update set "
+    + ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "order_id")
+)
 
 
 def handle(batch: list[Received]) -> None:
@@ -43,35 +60,17 @@ def apply_batch(session: Session, envelopes: list[Envelope]) -> int:
     if not envelopes:
         return 0
     ids = list(dict.fromkeys(e.event_id for e in envelopes))
-    fresh = set(
-        session.scalars(
-            insert(ProjectedEvent)
-            .values([{"consumer": NAME, "event_id": event_id} for event_id in ids])
-            .on_conflict_do_nothing()
-            .returning(ProjectedEvent.event_id)
-        )
-    )
+    fresh = set(session.scalars(DEDUPE, {"consumer": NAME, "ids": ids}))
     todo = first_seen(envelopes, fresh)
     if not todo:
         return 0
     order_ids = sorted({e.order_id for e in todo})  # locked in one order: no deadlock
     current = {
         row["order_id"]: dict(row)
-        for row in session.execute(
-            select(*(TABLE.c[name] for name in COLUMNS))
-            .where(TABLE.c.order_id.in_(order_ids))
-            .order_by(TABLE.c.order_id)
-            .with_for_update()
-        ).mappings()
+        for row in session.execute(CURRENT, {"ids": order_ids}).mappings()
     }
     changed = fold(current, todo)  # raises PoisonMessage: the loop replays one by one
-    upsert = insert(ProjectedOrder).values([changed[k] for k in sorted(changed)])
-    session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["order_id"],
-            set_={name: upsert.excluded[name] for name in COLUMNS if name != "order_id"},
-        )
-    )
+    session.execute(UPSERT, {"rows": rows_json([changed[k] for k in sorted(changed)])})
     return len(todo)
 
 
@@ -110,4 +109,4 @@ if __name__ == "__main__":
         setup_logging("projector-rebuild")
         print(f"rebuilt admin projection from {rebuild()} events")
     else:
-        main(GROUP, handle)
+        main(GROUP, handle, batched_fetch(get_settings().projector_fetch_wait_ms))
