@@ -31,7 +31,8 @@ METRICS_OFFSETS = {
 }
 # api-2 .. api-16 (COMANDA_API_PROCESSES is at most 16): offsets 12 .. 26, clear of the above.
 API_EXTRA_OFFSET = 10
-FORKING = ("api", "worker", "worker-followups")  # prometheus_client multiprocess mode (and every api-N)
+# prometheus_client multiprocess mode (and every api-N)
+FORKING = ("api", "worker", "worker-followups")
 QUIET_IN_RUN = ("exporter", "prometheus", "flower")  # logs kept out of `make run`'s stream
 
 
