@@ -24,7 +24,7 @@ DOUBLED = ("no phantom orders", "one event per state change", "at most one captu
 STUCK = ("no order past its pipeline deadline",)
 SLOW = ("faults recovered",)  # a process back, but its backlog drained later than the limit
 # The consumers' kills come last: their group re-join makes them the slowest to recover.
-ORDER = ("api", "worker", "relay", "pipeline", "beat", "feed", "projector")
+ORDER = ("api", "worker", "worker-followups", "relay", "pipeline", "beat", "feed", "projector")
 SHORT_KILLS = ("kill -9 relay", "kill -9 worker child", "kill -9 api")
 NOTICE = [
     "Each process died without warning (SIGKILL) in the middle of its work; supervisord"

@@ -15,7 +15,9 @@ import requests
 from seeds.client import session
 from stack.config import Config
 
-PROGRAMS = ("api", "relay", "pipeline", "feed", "projector", "worker", "beat")
+PROGRAMS = (
+    "api", "relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

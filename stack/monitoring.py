@@ -30,10 +30,12 @@ METRICS_OFFSETS = {
     "worker": 5,
     "beat": 6,
     "exporter": 7,
+    "worker-followups": 8,
 }
 # api-2 .. api-16 (COMANDA_API_PROCESSES is at most 16): offsets 12 .. 26, clear of the above.
 API_EXTRA_OFFSET = 10
-FORKING = ("api", "worker")  # prometheus_client multiprocess mode (and every api-N)
+# prometheus_client multiprocess mode (and every api-N)
+FORKING = ("api", "worker", "worker-followups")
 QUIET_IN_RUN = ("exporter", "prometheus", "flower")  # logs kept out of `make run`'s stream
 
 

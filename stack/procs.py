@@ -46,7 +46,16 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
             f" --pool={os.environ.get('COMANDA_WORKER_POOL') or 'threads'}"
             f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY') or '8'}"
-            " -n worker@%h"
+            " -n worker@%h -Q comanda"
+        ),
+        # The bulkhead (app/core/task_queue.py TASK_ROUTES): the payment follow-ups (capture,
+        # void) and retention on their own queue and worker, so a storm of voids never
+        # queues ahead of a new order's steps. A few threads: a 2-minute target, no one
+        # waiting, and every thread here is CPU the order steps do not get.
+        "worker-followups": (
+            f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO --pool=threads"
+            f" --concurrency={os.environ.get('COMANDA_FOLLOWUPS_CONCURRENCY') or '4'}"
+            " -n followups@%h -Q comanda.followups"
         ),
         "beat": (
             f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"

@@ -11,9 +11,8 @@ from __future__ import annotations
 from kombu import Connection
 
 from app.core.settings import get_settings
-from app.core.task_queue import QUEUE, make_celery
+from app.core.task_queue import QUEUES, make_celery
 
-QUEUES = (QUEUE,)
 _client = None
 
 

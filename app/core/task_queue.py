@@ -1,6 +1,6 @@
 """The Celery wire, as both sides must agree on it: the broker connection with publisher
-confirms, the one durable queue, the names of the tasks that other processes send, and the
-header the correlation id travels in.
+confirms, the durable queues and which task goes to which (TASK_ROUTES), the names of the
+tasks that other processes send, and the header the correlation id travels in.
 
 The workers' app (workers/celery_app.py) is this client plus the worker and beat settings;
 the pipeline consumer (events/consumers/pipeline.py) sends by task name through its own
@@ -16,7 +16,14 @@ from kombu import Queue
 from app.core import correlation
 from app.core.settings import get_settings
 
+# Two queues, one worker program each: a bulkhead (issue 9 item 6, docs/perf-storm.md).
+# QUEUE holds the order steps a customer waits on (validate, reserve, authorize) and the
+# sweeps; FOLLOWUPS_QUEUE the payment follow-ups after a decision (capture, void: a 2-minute
+# target, no one waiting) and the retention tasks. A storm of 5,000 cancels queues 5,000
+# voids on FOLLOWUPS_QUEUE, where the steps of a new order never wait behind them.
 QUEUE = "comanda"
+FOLLOWUPS_QUEUE = "comanda.followups"
+QUEUES = (QUEUE, FOLLOWUPS_QUEUE)
 # Celery's own "correlation_id" is the task id, so ours travels under another name.
 TRACE_HEADER = "comanda_trace"
 
@@ -32,6 +39,21 @@ STEP_TASKS = (
     CAPTURE_PAYMENT,
     VOID_PAYMENT,
 )
+# Celery's task_routes, in the one client every sender builds (make_celery): the workers'
+# own .delay() (a step queueing the next, the redrive sweep) and the pipeline consumer's
+# send_task by name route the same way. Whatever is not listed goes to QUEUE.
+#  - The acceptance and stuck-order sweeps stay on QUEUE: they have deadlines, and the
+#    follow-ups queue is exactly the one a storm fills (the acceptance sweep's own cancels
+#    queue its voids there), so a sweep sent there would wait behind the storm it is
+#    clearing. QUEUE stays short by design, so beat's next pass starts within a task or two.
+#  - Pruning and the login-failure purge go with the follow-ups: no deadline worth a
+#    thread of the steps' worker, and a long prune batch never holds one a new order needs.
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    CAPTURE_PAYMENT: {"queue": FOLLOWUPS_QUEUE},
+    VOID_PAYMENT: {"queue": FOLLOWUPS_QUEUE},
+    "workers.pruning.*": {"queue": FOLLOWUPS_QUEUE},
+    "workers.tasks.purge_*": {"queue": FOLLOWUPS_QUEUE},
+}
 
 
 def make_celery(name: str = "comanda") -> Celery:
@@ -43,7 +65,8 @@ def make_celery(name: str = "comanda") -> Celery:
         broker_connection_max_retries=None,
         broker_heartbeat=10,
         task_default_queue=QUEUE,
-        task_queues=[Queue(QUEUE, durable=True)],
+        task_queues=[Queue(name, durable=True) for name in QUEUES],
+        task_routes=TASK_ROUTES,
         task_default_delivery_mode="persistent",
         task_serializer="json",
         accept_content=["json"],

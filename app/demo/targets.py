@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PROGRAMS = ("relay", "pipeline", "feed", "projector", "worker", "beat")
+PROGRAMS = ("relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat")
 ACTIONS = ("stop", "start")
 
 
@@ -30,7 +30,10 @@ TARGETS: dict[str, Target] = {
         "pipeline": Target("pipeline", "program", "consumer group comanda-pipeline"),
         "feed": Target("feed", "program", "consumer group comanda-restaurant-feed"),
         "projector": Target("projector", "program", "consumer group comanda-admin-projection"),
-        "worker": Target("worker", "program", "Celery worker"),
+        "worker": Target("worker", "program", "Celery worker (order steps)"),
+        "worker-followups": Target(
+            "worker-followups", "program", "Celery worker (payment follow-ups)"
+        ),
         "beat": Target("beat", "program", "Celery beat (sweeps)"),
     },
     "api": Target("api", "api", "one API process (gunicorn worker)"),

@@ -14,7 +14,7 @@ from seeds.client import ApiClient, expect
 from stack.config import Config
 from tests.bench import figures, probe
 
-PIPELINE = ("relay", "pipeline", "feed", "projector", "worker", "beat")
+PIPELINE = ("relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat")
 
 
 class Progress:

@@ -14,6 +14,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kombu import Connection
 
+from app.core.task_queue import QUEUES
+
 GROUPS = ("comanda-pipeline", "comanda-restaurant-feed", "comanda-admin-projection")
 
 
@@ -113,7 +115,8 @@ class Backlog(threading.Thread):
         except Exception:  # noqa: BLE001 - a sample missed, not a failed bench
             lag = -1
         try:
-            queue = broker.default_channel.queue_declare("comanda", passive=True).message_count
+            channel = broker.default_channel  # both queues of the bulkhead, summed
+            queue = sum(channel.queue_declare(q, passive=True).message_count for q in QUEUES)
         except Exception:  # noqa: BLE001
             queue = -1
         return {"t": round(at, 2), "outbox": outbox, "kafka_lag": lag, "rabbitmq": queue}

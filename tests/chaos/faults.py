@@ -71,7 +71,7 @@ def short_plan(rng: random.Random, brokers: int) -> Plan:
 
 def long_plan(rng: random.Random, brokers: int) -> Plan:
     kills = [f"kill -9 {p}" for p in PROGRAMS] + [f"kill -9 {p} child" for p in FORKING]
-    terms = [f"SIGTERM {p}" for p in ("relay", "pipeline", "worker", "api")]
+    terms = [f"SIGTERM {p}" for p in ("relay", "pipeline", "worker", "worker-followups", "api")]
     services = ["restart postgres", "restart rabbitmq", "kill -9 rabbitmq"]
     if brokers == 1:
         services += ["restart kafka", "kill -9 kafka"]

@@ -20,7 +20,9 @@ from stack import kafka as stack_kafka
 from stack.config import REPO, Config
 from tests import tls
 
-PROGRAMS = ("api", "relay", "pipeline", "feed", "projector", "worker", "beat")
+PROGRAMS = (
+    "api", "relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat",
+)  # fmt: skip
 # Programs whose master forks workers the harness may also kill (gunicorn, celery prefork).
 # Programs with forked children to kill. The Celery worker forks only on the prefork pool
 # (COMANDA_WORKER_POOL, read as stack/procs.py reads it); on threads it is one process.

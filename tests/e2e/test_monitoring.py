@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 PIPELINE_DONE = ("AWAITING_ACCEPTANCE", "CONFIRMED", "REJECTED", "CANCELLED")
 EVERY_PROGRAM = {
-    "api", "relay", "pipeline", "feed", "projector", "worker", "beat", "exporter", "flower",
-    "prometheus",
+    "api", "relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat",
+    "exporter", "flower", "prometheus",
 }  # fmt: skip
 P99_STEP_LATENCY = (
     "histogram_quantile(0.99, sum by (le, step)"

@@ -80,7 +80,11 @@ def test_each_program_gets_its_own_port_and_forking_ones_a_multiproc_dir(tmp_pat
     envs = {name: monitoring.program_env(cfg, name) for name in monitoring.METRICS_OFFSETS}
     ports = [env["COMANDA_PROCESS_METRICS_PORT"] for env in envs.values()]
     assert len(set(ports)) == len(ports)
-    assert {n for n, env in envs.items() if "PROMETHEUS_MULTIPROC_DIR" in env} == {"api", "worker"}
+    assert {n for n, env in envs.items() if "PROMETHEUS_MULTIPROC_DIR" in env} == {
+        "api",
+        "worker",
+        "worker-followups",
+    }
     assert "FLOWER_BASIC_AUTH" in monitoring.program_env(cfg, "flower")
 
 
