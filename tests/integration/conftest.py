@@ -52,3 +52,23 @@ def on_test_db(test_db):
     yield test_db
     use_settings(before)
     dispose_all()
+
+
+@pytest.fixture
+def private_topic():
+    """A fresh one-partition topic and its own dead-letter topic (the settings' DLQ points at
+    it while the test runs), so a consumer loop under test reads only what the test sends."""
+    import uuid
+
+    from kafka.admin import NewTopic
+
+    from events.kafka import make_admin
+
+    name = f"it-{uuid.uuid4().hex[:8]}"
+    admin = make_admin()
+    admin.create_topics([NewTopic(name, 1, 1), NewTopic(f"{name}.dlq", 1, 1)])
+    admin.close()
+    before = get_settings()
+    use_settings(before.with_(dlq_topic=f"{name}.dlq"))
+    yield name
+    use_settings(before)

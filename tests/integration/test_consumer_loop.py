@@ -5,17 +5,13 @@ that persists is dead-lettered after MAX_ATTEMPTS, order is kept and offsets com
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from kafka import TopicPartition
-from kafka.admin import NewTopic
 from sqlalchemy.exc import OperationalError
 
 from app.core.envelope import Envelope, EventType
-from app.core.settings import get_settings, use_settings
 from events.consumers import base
-from events.kafka import make_admin, make_consumer, make_producer
+from events.kafka import make_consumer, make_producer
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +23,8 @@ def envelope(order_id: int) -> Envelope:
 
 
 @pytest.fixture
-def topics():
-    name = f"loop-{uuid.uuid4().hex[:8]}"
-    admin = make_admin()
-    admin.create_topics([NewTopic(name, 1, 1), NewTopic(f"{name}.dlq", 1, 1)])
-    admin.close()
-    before = get_settings()
-    use_settings(before.with_(dlq_topic=f"{name}.dlq"))
-    yield name
-    use_settings(before)
+def topics(private_topic):
+    return private_topic
 
 
 def test_poison_outage_and_bug_are_each_handled_their_own_way(topics):
