@@ -104,8 +104,8 @@ class Settings(EnvSettings):
     # offset commit) instead of one or two. The wait is how late a feed row or an admin row
     # may be, at most, on top of the relay.
     batch_fetch_min_bytes: int = variable("COMANDA_BATCH_FETCH_MIN_BYTES", 64 * 1024)
-    feed_fetch_wait_ms: int = variable("COMANDA_FEED_FETCH_WAIT_MS", 500)
-    projector_fetch_wait_ms: int = variable("COMANDA_PROJECTOR_FETCH_WAIT_MS", 1000)
+    feed_fetch_wait_ms: int = variable("COMANDA_FEED_FETCH_WAIT_MS", 200)
+    projector_fetch_wait_ms: int = variable("COMANDA_PROJECTOR_FETCH_WAIT_MS", 250)
     # The relay wakes on LISTEN/NOTIFY (a trigger on outbox, once per transaction); this poll
     # only covers a notification missed while its LISTEN connection was being made again.
     relay_poll_ms: int = variable("COMANDA_RELAY_POLL_MS", 2000)
