@@ -76,7 +76,7 @@ test: .venv
 	if [ $$lint_rc -ne 0 ]; then echo "make test: make lint failed" >&2; rc=$$lint_rc; fi; \
 	if [ $$rc -eq 0 ]; then $(STACK) browser || rc=$$?; fi; \
 	if [ $$rc -eq 0 ]; then \
-		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" tests || rc=$$?; \
+		$(WITH_ENV) .venv/bin/pytest -m "$(TEST_MARKERS)" --durations=25 tests || rc=$$?; \
 	fi; \
 	if [ "$${CI:-}" = "true" ]; then $(MAKE) --no-print-directory down || true; fi; \
 	exit $$rc
