@@ -156,32 +156,27 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
     progress.done()
     drains = []
 
-    with FloorApp(port) as floor_url:
-        floor = Client(floor_url, tokens, body)
-        floor.burst(plan.clients, 1.0)  # warm up
-        samples = floor.burst(plan.clients, plan.burst_s, progress.start("floor burst"))
+    def burst(target: Client, name: str) -> tuple[float, int]:
+        """A closed-loop burst after a second's warm-up: 202s per second, and the rest."""
+        target.burst(plan.clients, 1.0)
+        samples = target.burst(plan.clients, plan.burst_s, progress.start(name))
         progress.done()
-    result["floor_rps"] = rate_of(samples, plan.burst_s)
+        return rate_of(samples, plan.burst_s), sum(s.status != 202 for s in samples)
+
+    with FloorApp(port) as floor_url:
+        result["floor_rps"], _ = burst(Client(floor_url, tokens, body), "floor burst")
 
     pause(*PIPELINE)
     try:
         # Like for like with the floor: one API process on the same gunicorn settings, plain
         # HTTP on loopback. The burst through nginx (TLS, both API processes) follows it.
         direct = Client(f"http://127.0.0.1:{Config.from_env().api_port}", tokens, body)
-        direct.burst(plan.clients, 1.0)
-        samples = direct.burst(
-            plan.clients, plan.burst_s, progress.start("intake burst, one API process")
+        result["intake_direct_rps"], result["intake_direct_errors"] = burst(
+            direct, "intake burst, one API process"
         )
-        progress.done()
-        result["intake_direct_rps"] = rate_of(samples, plan.burst_s)
-        result["intake_direct_errors"] = sum(s.status != 202 for s in samples)
-        client.burst(plan.clients, 1.0)
-        samples = client.burst(
-            plan.clients, plan.burst_s, progress.start("intake burst (pipeline paused)")
+        result["intake_rps"], result["intake_errors"] = burst(
+            client, "intake burst (pipeline paused)"
         )
-        progress.done()
-        result["intake_rps"] = rate_of(samples, plan.burst_s)
-        result["intake_errors"] = sum(s.status != 202 for s in samples)
         half = max(1.0, result["intake_rps"] / 2)
         samples = client.steady(
             half, plan.half_s, progress.start(f"POST at half rate ({half:.0f}/s)")
