@@ -13,12 +13,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from app.core import correlation
 from app.core.envelope import Envelope, EventType
 from app.core.errors import NotFound
 from app.core.lifecycle import Reason, Status, transition
 from app.core.models import MenuItem, Order, TimelineEntry, utcnow
-from app.core.settings import get_settings
 from app.orders import outbox
 from app.orders.draft import STATUS_EVENT, TIMELINE_NAME, Draft
 from app.orders.view import order_summary
@@ -248,23 +246,26 @@ def write_rows(drafts: list[Draft]) -> dict[str, list[tuple]]:
         ],
         "outbox": [],
     }
-    events = [(d.order, e) for d in drafts for e in d.events]
-    if events:
-        topic = get_settings().orders_topic
-        trace = correlation.current()
-        headers = json.dumps({"correlation_id": trace} if trace else {})
-        for order, event in events:
+    for d in drafts:
+        for event in d.events:
             envelope = Envelope(
                 type=event.type,
-                order_id=order.id,
-                restaurant_id=order.restaurant_id,
-                customer_id=order.customer_id,
+                order_id=d.order.id,
+                restaurant_id=d.order.restaurant_id,
+                customer_id=d.order.customer_id,
                 occurred_at=event.at,
                 data=event.data,
             )
-            payload = json.dumps(envelope.to_dict())
+            row = outbox.row(envelope)  # the one shape of an outbox row
             rows["outbox"].append(
-                (envelope.event_id, topic, envelope.key, payload, headers, event.at)
+                (
+                    row["event_id"],
+                    row["topic"],
+                    row["key"],
+                    json.dumps(row["payload"]),
+                    json.dumps(row["headers"]),
+                    row["created_at"],
+                )
             )
     return {part: found for part, found in rows.items() if found}
 
