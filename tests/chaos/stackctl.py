@@ -10,45 +10,35 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from stack import kafka as stack_kafka
+from stack.appctl import PROGRAMS, AppStack, Program, parse_status
 from stack.config import REPO, Config
 from tests import tls
 
-PROGRAMS = (
-    "api", "relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat",
-)  # fmt: skip
-# Programs whose master forks workers the harness may also kill (gunicorn, celery prefork).
 # Programs with forked children to kill. The Celery worker forks only on the prefork pool
 # (COMANDA_WORKER_POOL, read as stack/procs.py reads it); on threads it is one process.
 FORKING = {"api": "gunicorn worker"}
 if (os.environ.get("COMANDA_WORKER_POOL") or "threads") == "prefork":
     FORKING["worker"] = "celery pool process"
 SERVICES = ("postgres", "kafka", "rabbitmq")
+__all__ = ["FORKING", "PROGRAMS", "SERVICES", "Program", "Stack", "parse_status"]
 
 
-@dataclass(frozen=True)
-class Program:
-    name: str
-    state: str
-    pid: int | None
+class Stack(AppStack):
+    """stack/appctl.py's app processes and API, plus what only the harness needs: the
+    services, the processes' children and signals, and Prometheus."""
 
-
-class Stack:
     def __init__(self, cfg: Config | None = None) -> None:
-        self.cfg = cfg or Config.from_env()
+        cfg = cfg or Config.from_env()
+        super().__init__(cfg, tls.session(str(cfg.ca_file)))
         env = self.cfg.app_env()
-        self.api_url = env["COMANDA_URL"]
-        self.database_url = env["DATABASE_URL"]
         self.kafka_bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
         self.prometheus_url = self.cfg.monitoring_env()["PROMETHEUS_URL"]
         self.brokers = self.cfg.kafka_brokers
-        self.http = tls.session(str(self.cfg.ca_file))  # nginx, verified against the stack CA
 
     # ------------------------------------------------------------------ description
 
@@ -64,37 +54,6 @@ class Stack:
         return self.cfg.logs_dir / f"{name}.log"
 
     # ------------------------------------------------------------------ app processes
-
-    def supervisorctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        conf = self.cfg.conf_dir / "supervisord.conf"
-        cmd = [str(self.cfg.venv / "bin" / "supervisorctl"), "-c", str(conf), *args]
-        return subprocess.run(
-            cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout
-        )
-
-    def programs(self) -> dict[str, Program]:
-        """name -> state and pid, as supervisord reports them (empty if it does not answer)."""
-        try:
-            out = self.supervisorctl("status", timeout=20).stdout
-        except subprocess.TimeoutExpired:
-            return {}
-        found = {}
-        for line in out.splitlines():
-            parts = line.split()
-            if len(parts) < 2 or parts[0] not in PROGRAMS:
-                continue
-            pid = None
-            if "pid" in parts:
-                try:
-                    pid = int(parts[parts.index("pid") + 1].rstrip(","))
-                except (ValueError, IndexError):
-                    pid = None
-            found[parts[0]] = Program(parts[0], parts[1], pid)
-        return found
-
-    def all_running(self) -> bool:
-        progs = self.programs()
-        return len(progs) == len(PROGRAMS) and all(p.state == "RUNNING" for p in progs.values())
 
     @staticmethod
     def children(pid: int) -> list[int]:
@@ -138,24 +97,6 @@ class Stack:
         return [f"kafka-{n}" for n in range(1, self.brokers + 1)]
 
     # ------------------------------------------------------------------ health
-
-    def readyz(self, timeout: float = 10) -> tuple[int | None, str]:
-        try:
-            reply = self.http.get(f"{self.api_url}/readyz", timeout=timeout)
-            return reply.status_code, reply.text
-        except requests.RequestException as exc:
-            return None, type(exc).__name__
-
-    def ready(self) -> bool:
-        return self.readyz()[0] == 200
-
-    def wait_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.ready() and self.all_running():
-                return True
-            time.sleep(1)
-        return False
 
     def metrics(self, names: tuple[str, ...]) -> dict[str, float]:
         """The sum of each named series, from the stack's Prometheus (name -> value)."""

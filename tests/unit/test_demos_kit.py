@@ -13,7 +13,8 @@ from demos import forge, knobs, served, stackctl
 from demos.fault_tolerance import classify, kills
 from demos.outcome import Outcome, Table
 from demos.registry import DEMOS, find
-from stack.config import REPO
+from stack import appctl, monitoring, procs
+from stack.config import REPO, Config
 from tests.chaos.invariants import Check
 from tests.chaos.stackctl import FORKING, PROGRAMS
 
@@ -112,7 +113,13 @@ def test_supervisor_status_lines_give_each_programs_state_and_pid() -> None:
         "api": stackctl.Program("api", "RUNNING", 4242),
         "worker": stackctl.Program("worker", "STOPPED", None),
     }
-    assert set(stackctl.PROGRAMS) == set(PROGRAMS)  # the same programs as the chaos harness
+
+
+def test_the_app_programs_are_the_ones_the_stack_runs() -> None:
+    # The chaos harness and the demos act on stack/appctl.py's list; a program added to
+    # stack/procs.py (as worker-followups was) must be in it, or neither would see it.
+    run = set(procs.programs(Config(api_processes=1))) - {"nginx", *monitoring.programs(Config())}
+    assert set(appctl.PROGRAMS) == run
 
 
 EXPOSITION = """\
