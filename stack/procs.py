@@ -19,6 +19,8 @@ from .proc import Status, alive, log, pid_if_alive, tail, terminate, wait_for
 # Generous: on a loaded 2-core machine N gunicorn masters importing the app at once are slow.
 HEALTH_TIMEOUT = 180.0
 LABEL_WIDTH = 10
+# The programs that run a Kafka consumer group (events/consumers/).
+CONSUMERS = ("pipeline", "feed", "projector")
 
 
 def api_name(i: int) -> str:
@@ -87,7 +89,10 @@ def program_env(cfg: Config, name: str) -> dict[str, str]:
     """What one program gets on top of supervisor_env: each API process its own port, and
     each program its own metrics port (and multiprocess dir, Flower's login: monitoring)."""
     api_ports = {api_name(i): {"COMANDA_API_PORT": str(p)} for i, p in enumerate(cfg.api_ports)}
-    return {**api_ports.get(name, {}), **monitoring.program_env(cfg, name)}
+    # The consumer groups' programs rejoin their group at once after a restart (static
+    # membership: app/core/settings.py kafka_static_membership).
+    static = {"COMANDA_KAFKA_STATIC_MEMBERSHIP": "1"} if name in CONSUMERS else {}
+    return {**api_ports.get(name, {}), **static, **monitoring.program_env(cfg, name)}
 
 
 def conf_path(cfg: Config) -> Path:

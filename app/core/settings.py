@@ -109,6 +109,13 @@ class Settings(EnvSettings):
     # The relay wakes on LISTEN/NOTIFY (a trigger on outbox, once per transaction); this poll
     # only covers a notification missed while its LISTEN connection was being made again.
     relay_poll_ms: int = variable("COMANDA_RELAY_POLL_MS", 2000)
+    # Static group membership (Kafka's KIP-345) for the long-running consumers: one that
+    # restarts (a crash, kill -9, a deploy) joins its group again under the same instance
+    # id and gets its partitions back at once. A dynamic member's group first waits out the
+    # dead member's session (10 s) before it rebalances. Set only for the stack's consumer
+    # programs (stack/procs.py, docker-compose.yml): a consumer started by hand on the same
+    # host stays dynamic, so it can never take the running one's place.
+    kafka_static_membership: bool = variable("COMANDA_KAFKA_STATIC_MEMBERSHIP", False)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ dead-lettered, and the others are handled. The retries and their backoff are ten
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,16 @@ def at_once_fetch() -> dict:
     answers as soon as one record is there; an idle fetch comes back every
     kafka_idle_fetch_wait_ms."""
     return {"fetch_min_bytes": 1, "fetch_max_wait_ms": get_settings().kafka_idle_fetch_wait_ms}
+
+
+def membership(group_id: str) -> dict:
+    """The consumer's group.instance.id when static membership is on: the group and the
+    host, so a restarted process on the same host is the same member (one process per
+    group and host: a second one would fence the first), and every container of a scaled
+    Compose service is its own."""
+    if not get_settings().kafka_static_membership:
+        return {}
+    return {"group_instance_id": f"{group_id}@{socket.gethostname()}"}
 
 
 def batched_fetch(wait_ms: int) -> dict:
@@ -150,7 +161,10 @@ class ConsumerLoop:
     ):
         self.group_id, self.handler, self.sleep = group_id, handler, sleep
         self.consumer = consumer or make_consumer(
-            group_id, get_settings().orders_topic, **(fetch or at_once_fetch())
+            group_id,
+            get_settings().orders_topic,
+            **(fetch or at_once_fetch()),
+            **membership(group_id),
         )
         self.producer = producer or make_producer(client_id=f"comanda-{group_id}-dlq")
 

@@ -15,7 +15,9 @@ from demos.outcome import Outcome, Table
 from demos.registry import DEMOS, find
 from stack import appctl, monitoring, procs
 from stack.config import REPO, Config
+from tests.chaos.faults import Faults, Plan
 from tests.chaos.invariants import Check
+from tests.chaos.ledger import Ledger
 from tests.chaos.stackctl import FORKING, PROGRAMS
 
 pytestmark = pytest.mark.unit
@@ -86,6 +88,19 @@ def test_kills_cover_every_program_and_child_consumers_last() -> None:
     assert {k.removeprefix("kill -9 ").removesuffix(" child") for k in plan} >= set(PROGRAMS)
     assert len(plan) == len(PROGRAMS) + len(FORKING)
     assert plan[-2:] == ("kill -9 feed", "kill -9 projector")
+
+
+def test_short_kills_name_a_child_of_each_forking_program_and_no_other() -> None:
+    plan = kills(short=True)
+    assert {k.split()[2] for k in plan if k.endswith(" child")} == set(FORKING)
+    assert {"kill -9 relay", "kill -9 api"} <= set(plan)
+
+
+def test_the_harness_refuses_a_child_kill_of_a_program_that_does_not_fork() -> None:
+    faults = Faults(None, None, Ledger(), Plan(first=[]), 1, (1.0, 2.0), (0.0, 0.0), 10.0)
+    idle = next(p for p in PROGRAMS if p not in FORKING)
+    with pytest.raises(ValueError, match="forks no children"):
+        faults.inject(f"kill -9 {idle} child")
 
 
 def test_every_demo_has_a_make_target() -> None:
