@@ -120,15 +120,24 @@ def read_only(url: str | None = None) -> Iterator[Session]:
     order, then its timeline, then its payment) never mixes what was there before a
     concurrent commit with what came after it. Under READ COMMITTED each statement had its
     own snapshot, and a reply once showed a captured payment without its timeline row. A
-    read-only transaction never fails to serialize, so this costs no retries."""
+    read-only transaction never fails to serialize, so this costs no retries.
+
+    It ends with COMMIT, not ROLLBACK: for a transaction that wrote nothing they are the
+    same to PostgreSQL (no WAL flush either way), but psycopg forgets every statement it
+    had prepared on the connection at each ROLLBACK (and sends DEALLOCATE ALL), so each
+    read made the pooled connection's next statements be parsed and planned again
+    (docs/perf-steps-sql.md, fourth round)."""
     session = Session(
         bind=get_engine(url).execution_options(isolation_level="REPEATABLE READ"),
         expire_on_commit=False,
     )
     try:
         yield session
-    finally:
+        session.commit()
+    except BaseException:
         session.rollback()
+        raise
+    finally:
         session.close()
 
 
