@@ -130,9 +130,23 @@ def _conf(cfg: Config) -> str:
             "timezone = 'UTC'",
             "log_timezone = 'UTC'",
             "log_line_prefix = '%m [%p] %q%u@%d '",
+            *_statements_conf(),
             "",
         ]
     )
+
+
+def _statements_conf() -> list[str]:
+    """COMANDA_PG_STAT_STATEMENTS=1: load pg_stat_statements (calls, rows and time per
+    statement, for profiling: docs/perf-steps-sql.md). Off by default: it costs a little on
+    every statement. `CREATE EXTENSION pg_stat_statements` in the database to read it."""
+    if os.environ.get("COMANDA_PG_STAT_STATEMENTS", "") in ("", "0"):
+        return []
+    return [
+        "shared_preload_libraries = 'pg_stat_statements'",
+        "pg_stat_statements.track = top",
+        "pg_stat_statements.track_planning = on",
+    ]
 
 
 def _initdb(cfg: Config) -> None:

@@ -30,6 +30,8 @@ class PipelineTask(Task):
     fix), the order is stopped with a reason instead of being left hanging."""
 
     step: Step | None = None
+    # No "received" line per message (workers/strategy.py); the "succeeded" line stays.
+    Strategy = "workers.strategy:quiet"
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG002
         order_id = args[0] if args else kwargs.get("order_id")

@@ -16,6 +16,7 @@ from app.core.settings import get_settings
 
 _engines: dict[str, Engine] = {}
 _pre_ping = True
+_pool_size = 5
 _factories: dict[str, sessionmaker[Session]] = {}
 
 
@@ -25,7 +26,7 @@ def get_engine(url: str | None = None) -> Engine:
         _engines[url] = create_engine(
             url,
             pool_pre_ping=_pre_ping,
-            pool_size=5,
+            pool_size=_pool_size,
             max_overflow=10,
             pool_timeout=5,
             connect_args={"connect_timeout": 3},
@@ -42,6 +43,17 @@ def without_pre_ping() -> None:
     _pre_ping = False
 
 
+def pool_at_least(threads: int) -> None:
+    """Engines made after this keep at least ``threads`` idle connections. For a process
+    with more threads than the default pool (the Celery worker, 8 threads): with a pool of
+    5, the 6th to 8th connections were overflow, closed as they came back and opened again
+    by the next task. Each new connection cost PostgreSQL a backend (fork, SCRAM, cold
+    caches) and lost what psycopg had prepared on it, so the steps' statements were parsed
+    and planned on almost every call (pg_stat_statements, docs/perf-steps-sql.md)."""
+    global _pool_size
+    _pool_size = max(_pool_size, threads)
+
+
 def autocommit_engine(url: str | None = None) -> Engine:
     """Connections in autocommit mode, for work done in single statements (the API's
     request connection, app/api/connection.py): no BEGIN/COMMIT round trips, and nothing
@@ -55,7 +67,7 @@ def autocommit_engine(url: str | None = None) -> Engine:
             url,
             isolation_level="AUTOCOMMIT",
             pool_reset_on_return=None,
-            pool_size=5,
+            pool_size=_pool_size,
             max_overflow=10,
             pool_timeout=5,
             connect_args={"connect_timeout": 3},
@@ -108,15 +120,24 @@ def read_only(url: str | None = None) -> Iterator[Session]:
     order, then its timeline, then its payment) never mixes what was there before a
     concurrent commit with what came after it. Under READ COMMITTED each statement had its
     own snapshot, and a reply once showed a captured payment without its timeline row. A
-    read-only transaction never fails to serialize, so this costs no retries."""
+    read-only transaction never fails to serialize, so this costs no retries.
+
+    It ends with COMMIT, not ROLLBACK: for a transaction that wrote nothing they are the
+    same to PostgreSQL (no WAL flush either way), but psycopg forgets every statement it
+    had prepared on the connection at each ROLLBACK (and sends DEALLOCATE ALL), so each
+    read made the pooled connection's next statements be parsed and planned again
+    (docs/perf-steps-sql.md, fourth round)."""
     session = Session(
         bind=get_engine(url).execution_options(isolation_level="REPEATABLE READ"),
         expire_on_commit=False,
     )
     try:
         yield session
-    finally:
+        session.commit()
+    except BaseException:
         session.rollback()
+        raise
+    finally:
         session.close()
 
 

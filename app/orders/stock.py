@@ -7,6 +7,7 @@ claim moves by the stock table of app/core/lifecycle.py (none -> reserved -> rel
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 from sqlalchemy import update
 from sqlalchemy.engine import Connection
@@ -24,27 +25,43 @@ def _quantities(order: Order, state: StockState) -> list[tuple[int, int]]:
     return sorted(wanted.items())
 
 
-# The claim and its give-back as SQL text built once (the worker built and compiled an
-# update() construct per menu item per call): the stock never goes negative, checked in the
-# statement that takes it.
-TAKE = """UPDATE menu_items SET stock = stock - %(units)s
-WHERE id = %(id)s AND stock >= %(units)s RETURNING id"""
+# The claim as SQL text built once per number of menu items (the worker built and compiled
+# an update() construct per menu item per call, then sent one statement per menu item): one
+# statement takes every line's units, checked in the statement so stock never goes
+# negative. The rows are locked first, in menu item order (the lock order), by the CTE; the
+# UPDATE only touches rows it already holds.
+_TAKE = """WITH wanted(id, units) AS (VALUES {values}),
+ locked AS (SELECT m.id FROM menu_items m WHERE m.id IN (SELECT id FROM wanted)
+  ORDER BY m.id FOR UPDATE)
+UPDATE menu_items m SET stock = m.stock - w.units FROM wanted w, locked l
+WHERE m.id = w.id AND l.id = m.id AND m.stock >= w.units RETURNING m.id"""
 GIVE_BACK = "UPDATE menu_items SET stock = stock + %(units)s WHERE id = %(id)s"
+
+
+@lru_cache(maxsize=32)
+def take_sql(items: int) -> str:
+    """The one statement taking ``items`` menu items' units."""
+    return _TAKE.format(
+        values=", ".join(f"(%(id{i})s::int, %(units{i})s::int)" for i in range(items))
+    )
 
 
 def take(conn: Connection, wanted: list[tuple[int, int]]) -> bool:
     """Take ``(menu item, units)`` for every entry, or for none (False when one cannot be
-    served: what was taken before it is given back in the same transaction). ``wanted`` is
-    in menu item order, the lock order."""
-    taken: list[tuple[int, int]] = []
-    for menu_item_id, quantity in wanted:
-        row = conn.exec_driver_sql(TAKE, {"id": menu_item_id, "units": quantity}).first()
-        if row is None:
-            for back_id, back_quantity in taken:
-                conn.exec_driver_sql(GIVE_BACK, {"id": back_id, "units": back_quantity})
-            return False
-        taken.append((menu_item_id, quantity))
-    return True
+    served: what the statement took is given back in the same transaction, a rare path).
+    ``wanted`` is in menu item order, one entry per menu item."""
+    if not wanted:
+        return True
+    params: dict[str, int] = {}
+    for i, (menu_item_id, units) in enumerate(wanted):
+        params[f"id{i}"], params[f"units{i}"] = menu_item_id, units
+    taken = {row.id for row in conn.exec_driver_sql(take_sql(len(wanted)), params)}
+    if len(taken) == len(wanted):
+        return True
+    for menu_item_id, units in wanted:  # in menu item order, as the claim
+        if menu_item_id in taken:
+            conn.exec_driver_sql(GIVE_BACK, {"id": menu_item_id, "units": units})
+    return False
 
 
 def reserve(session: Session, order: Order) -> bool:

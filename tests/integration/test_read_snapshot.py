@@ -38,3 +38,16 @@ def test_a_commit_between_two_statements_of_a_view_is_not_half_seen(probe):
     assert (first, second) == (1, 1)
     with read_only() as session:  # the next view sees the commit
         assert _read(session) == 2
+
+
+def test_a_read_keeps_what_psycopg_prepared_on_its_connection(probe):
+    """read_only() ends with COMMIT: psycopg drops every prepared statement of a connection
+    at each ROLLBACK, and the pooled connection's next statements were planned again."""
+    with read_only() as session:
+        raw = session.connection().connection.dbapi_connection
+        for _ in range(6):  # psycopg prepares a statement at its 5th execution
+            raw.execute("select v from snapshot_probe where id = %(id)s", {"id": 1})
+        prepared = dict(raw._prepared._names)
+        assert _read(session) == 1
+    assert prepared
+    assert dict(raw._prepared._names).keys() >= prepared.keys()

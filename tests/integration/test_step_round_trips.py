@@ -27,8 +27,8 @@ pytestmark = pytest.mark.integration
 # the one write statement, COMMIT. reserve: the same with the stock claim instead of the
 # shop (one per menu item; one here). authorize: the unlocked read before the call (1), the
 # gateway's one statement (1), the latency override read at most once a second per process
-# (3, in here: a fresh process), the recording transaction (5).
-LIMITS = {"validate": 5, "reserve": 6, "authorize": 10}
+# (1, a lone autocommit statement; in here: a fresh process), the recording transaction (5).
+LIMITS = {"validate": 5, "reserve": 6, "authorize": 8}
 
 
 @contextmanager

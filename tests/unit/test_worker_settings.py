@@ -52,3 +52,36 @@ def test_the_steps_received_lines_are_dropped_not_the_pings():
         isinstance(f, Chatter) and task_queue.VALIDATE_ORDER in f.task_names
         for f in received.filters
     )
+
+
+def test_the_worker_keeps_one_pooled_connection_per_thread(monkeypatch):
+    from app.core import db
+
+    monkeypatch.setattr(db, "_pool_size", 5)
+    monkeypatch.setattr(db, "_pre_ping", True)
+    monkeypatch.setattr(db, "_engines", {})
+
+    class Worker:
+        concurrency = 8
+
+    from workers.celery_app import _no_pre_ping
+
+    _no_pre_ping(sender=Worker())
+    engine = db.get_engine("postgresql+psycopg://u:p@127.0.0.1:1/x")
+    assert engine.pool.size() == 8 and not engine.pool._pre_ping
+    assert db.autocommit_engine("postgresql+psycopg://u:p@127.0.0.1:1/x").pool.size() == 8
+    db.pool_at_least(2)  # never below the default
+    assert db._pool_size == 8
+
+
+def test_the_step_tasks_receive_without_building_a_received_line(monkeypatch):
+    from workers import strategy
+
+    for name in task_queue.STEP_TASKS:
+        assert app.tasks[name].Strategy == "workers.strategy:quiet"
+    assert app.tasks["workers.tasks.ping"].Strategy == "celery.worker.strategy:default"
+    seen = {}
+    monkeypatch.setattr(strategy, "default", lambda *args, **kwargs: seen.update(kwargs))
+    strategy.quiet(app.tasks[task_queue.VALIDATE_ORDER], app, object())
+    assert seen["info"]("Task %(name)s received", {"name": "x"}) is None
+    assert seen["info"] is not logging.getLogger("celery.worker.strategy").info
