@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from app.core.db import driver_row
+from app.core.db import autocommits, driver_row
 
 # nextval is taken before the write so the event and the reply can carry the id without a
 # read back; an id not used (a refused body, a replay) is a gap, as after any rollback.
@@ -84,8 +84,19 @@ WRITE = """
                CAST(%(headers)s AS jsonb), %(created_at)s
         FROM placed
     )
-    SELECT id FROM placed
+    SELECT id,
+           -- on an autocommit connection the relay's wake-up is sent after the commit (WAKE)
+           CASE WHEN %(wake_after)s
+                THEN set_config('comanda.outbox_notify', 'off', true) END
+    FROM placed
     """
+
+# The relay's wake-up (its LISTEN channel, the outbox trigger's), sent once the order has
+# committed, as a transaction of its own with an asynchronous commit. A NOTIFY inside the
+# write would hold PostgreSQL's one cluster-wide notify lock through the write's WAL flush,
+# so concurrent POSTs would commit one fsync at a time (no group commit); this one holds
+# it for no flush. Lost in a crash, it is covered by the relay's poll (relay_poll_ms).
+WAKE = "SELECT set_config('synchronous_commit', 'off', true), pg_notify('comanda_outbox', '')"
 
 
 @dataclass(frozen=True)
@@ -139,8 +150,12 @@ def write(
     request_hash: str,
     fresh_since: datetime,
 ) -> bool:
-    """Insert it all; False (nothing written) when a live key of the same name was there."""
+    """Insert it all; False (nothing written) when a live key of the same name was there.
+    On an autocommit connection the write is its own transaction and the relay is woken
+    after it (WAKE); inside a caller's transaction the outbox trigger wakes it at commit."""
+    wake_after = autocommits(conn)
     params = {
+        "wake_after": wake_after,
         **row,
         "order_id": order_id,
         "key": key,
@@ -156,4 +171,7 @@ def write(
         "payload": json.dumps(event["payload"]),
         "headers": json.dumps(event["headers"]),
     }
-    return driver_row(conn, WRITE, params) is not None
+    written = driver_row(conn, WRITE, params) is not None
+    if written and wake_after:
+        driver_row(conn, WAKE, {})
+    return written
