@@ -287,13 +287,13 @@ def intake_only(url: str, ca_file: str | None, plan: Plan, port: int, seconds: f
 
     def measure(name: str, target: Client, pids: dict[str, int]) -> None:
         target.burst(plan.clients, 1.0)  # warm-up
-        cpu0 = procstat.cpu_seconds(pids)
+        cpu0, tx0 = procstat.cpu_seconds(pids), transactions()
         samples = target.burst(plan.clients, seconds, progress.start(name))
-        cpu1 = procstat.cpu_seconds(pids)
+        cpu1, tx1 = procstat.cpu_seconds(pids), transactions()
         progress.done()
         ok = sum(s.status == 202 for s in samples)
         cpu = {n: (cpu1[n] - cpu0[n]) * 1000 / max(ok, 1) for n in pids}
-        sides[name] = (ok / seconds, len(samples) - ok, cpu)
+        sides[name] = (ok / seconds, len(samples) - ok, cpu, (tx1 - tx0) / max(ok, 1))
 
     floor_app = FloorApp(port)
     with floor_app as floor_url:
@@ -305,14 +305,30 @@ def intake_only(url: str, ca_file: str | None, plan: Plan, port: int, seconds: f
         measure("api", direct, {"gunicorn": api["api"], "postgres": api["postgres"]})
     finally:
         resume(*PIPELINE)
-    for name, (rps, errors, cpu) in sides.items():
+    for name, (rps, errors, cpu, tx) in sides.items():
         print(
             f"  {name:<6} {rps:7.1f} req/s  {errors} errors  gunicorn {cpu['gunicorn']:5.2f}"
-            f" ms/POST  postgres {cpu['postgres']:5.2f} ms/POST"
+            f" ms/POST  postgres {cpu['postgres']:5.2f} ms/POST  {tx:4.1f} transactions/POST"
         )
     ratio = sides["api"][0] / max(sides["floor"][0], 1e-9)
     print(f"  ratio {ratio:.0%}  load average {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def transactions() -> int:
+    """PostgreSQL's count of transactions ended in this database (with the pipeline paused,
+    nearly all the burst's: on an autocommit connection, one per statement)."""
+    from sqlalchemy import text
+
+    from app.core.db import get_engine
+
+    with get_engine().connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                " WHERE datname = current_database()"
+            )
+        ).scalar_one()
 
 
 def scaling_only(url: str, ca_file: str | None, plan: Plan) -> int:
