@@ -15,13 +15,17 @@ rules.py); this module only moves rows.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app.core.db import autocommits, driver_row
+
+log = logging.getLogger("comanda.orders")
 
 # nextval is taken before the write so the event and the reply can carry the id without a
 # read back; an id not used (a refused body, a replay) is a gap, as after any rollback.
@@ -173,5 +177,15 @@ def write(
     }
     written = driver_row(conn, WRITE, params) is not None
     if written and wake_after:
-        driver_row(conn, WAKE, {})
+        wake_relay(conn)
     return written
+
+
+def wake_relay(conn: Connection) -> None:
+    """Best effort: the order has committed, so a failed wake-up (the connection dropped
+    just now) must not turn its reply into an error (a client without an Idempotency-Key
+    would place it again); the relay's poll finds the row instead."""
+    try:
+        driver_row(conn, WAKE, {})
+    except DBAPIError as exc:
+        log.warning("relay wake-up not sent: %s", type(exc).__name__)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from app.core.db import get_engine
-from app.orders import commands
+from app.orders import commands, intake
 from tests.support.usecases import body, new_kitchen
 
 pytestmark = pytest.mark.integration
@@ -84,3 +84,14 @@ def test_other_outbox_writers_are_unchanged(on_test_db, listener):
             conn.execute(text("DELETE FROM outbox WHERE key = 's5i-probe'"))
         with conn.execution_options(isolation_level="AUTOCOMMIT") as marker:
             assert wakeups_before_marker(listener, marker) == [""]
+
+
+def test_a_failed_wake_up_does_not_fail_the_committed_order(kitchen, monkeypatch):
+    """The order committed before the wake-up: its reply stays a success (the relay's poll
+    finds the row), so a client without an Idempotency-Key does not place it twice."""
+    monkeypatch.setattr(intake, "WAKE", "SELECT 1 / 0")  # the wake-up's statement fails
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        view, created = commands.place(conn, kitchen["customers"][0], body(kitchen), None)
+        assert created
+        found = conn.execute(text("SELECT status FROM orders WHERE id = :id"), {"id": view["id"]})
+        assert found.scalar() == "PLACED"
