@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.settings import get_settings
@@ -73,6 +76,37 @@ def autocommit_engine(url: str | None = None) -> Engine:
             connect_args={"connect_timeout": 3},
         )
     return _engines[key]
+
+
+def driver_row(conn: Connection, sql: str, params: dict[str, Any]) -> tuple | None:
+    """The first row (None if none) of one statement that returns rows, written for
+    psycopg (``%(name)s`` parameters), run by psycopg itself on ``conn``'s own connection,
+    in ``conn``'s transaction if it has one. For the API's per-request statements (the
+    session check, the intake's read and write): SQLAlchemy's execution of a text() (bind
+    processing, execution context, result metadata) cost more client CPU than psycopg and
+    the round trip together (docs/perf-intake.md). Errors come out as SQLAlchemy's (DBAPIError and
+    its subclasses, so the API's error handlers answer as for any other statement); on a
+    dropped connection this one is invalidated and the pool emptied, as SQLAlchemy does
+    (every older pooled connection is dead after a restart), so a retry gets a fresh one."""
+    driver = conn.connection.driver_connection
+    try:
+        with driver.cursor() as cursor:
+            # Straight to the row: asking for cursor.description first builds a Column
+            # object per column, on every call.
+            return cursor.execute(sql, params).fetchone()
+    except psycopg.Error as exc:
+        dropped = conn.dialect.is_disconnect(exc, driver, None)
+        if dropped:
+            conn.invalidate(exc)
+            conn.engine.dispose()
+        raise DBAPIError.instance(
+            sql, params, exc, psycopg.Error, connection_invalidated=dropped, dialect=conn.dialect
+        ) from exc
+
+
+def autocommits(conn: Connection) -> bool:
+    """Whether each statement on ``conn`` is its own transaction (autocommit_engine)."""
+    return conn.connection.driver_connection.autocommit
 
 
 def _factory(url: str | None = None) -> sessionmaker[Session]:

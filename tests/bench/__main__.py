@@ -4,6 +4,7 @@
     python -m tests.bench --cpu-only --rate R --seconds S     (profiling: CPU per order only)
     python -m tests.bench --events-only --rate R --seconds S  (the relay and consumers alone)
     python -m tests.bench --scaling-only                      (worker concurrency 1, 2, 4, 8)
+    python -m tests.bench --intake-only [--seconds S]         (floor vs one API process only)
 
 Phases, in one run (under 5 minutes by default on a quiet machine):
   idle       refuse to start (after waiting up to --wait-idle s) when the stack still has a
@@ -281,6 +282,61 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
     return 0
 
 
+def intake_only(url: str, ca_file: str | None, plan: Plan, port: int, seconds: float) -> int:
+    """The like-for-like intake phase alone, for profiling the API: a burst at the floor,
+    then one at the first API process (plain HTTP, pipeline paused), each ``seconds`` long;
+    req/s, the ratio, and CPU ms per POST of each side's gunicorn and of PostgreSQL."""
+    progress = Progress()
+    tokens, body = setup(url, ca_file, plan.customers)
+    api = procstat.roots()
+    sides = {}
+
+    def measure(name: str, target: Client, pids: dict[str, int]) -> None:
+        target.burst(plan.clients, 1.0)  # warm-up
+        cpu0, tx0 = procstat.cpu_seconds(pids), transactions()
+        samples = target.burst(plan.clients, seconds, progress.start(name))
+        cpu1, tx1 = procstat.cpu_seconds(pids), transactions()
+        progress.done()
+        ok = sum(s.status == 202 for s in samples)
+        cpu = {n: (cpu1[n] - cpu0[n]) * 1000 / max(ok, 1) for n in pids}
+        sides[name] = (ok / seconds, len(samples) - ok, cpu, (tx1 - tx0) / max(ok, 1))
+
+    floor_app = FloorApp(port)
+    with floor_app as floor_url:
+        pids = {"gunicorn": floor_app.proc.pid, "postgres": api["postgres"]}
+        measure("floor", Client(floor_url, tokens, body), pids)
+    pause(*PIPELINE)
+    try:
+        direct = Client(f"http://127.0.0.1:{Config.from_env().api_port}", tokens, body)
+        measure("api", direct, {"gunicorn": api["api"], "postgres": api["postgres"]})
+    finally:
+        resume(*PIPELINE)
+    for name, (rps, errors, cpu, tx) in sides.items():
+        print(
+            f"  {name:<6} {rps:7.1f} req/s  {errors} errors  gunicorn {cpu['gunicorn']:5.2f}"
+            f" ms/POST  postgres {cpu['postgres']:5.2f} ms/POST  {tx:4.1f} transactions/POST"
+        )
+    ratio = sides["api"][0] / max(sides["floor"][0], 1e-9)
+    print(f"  ratio {ratio:.0%}  load average {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+def transactions() -> int:
+    """PostgreSQL's count of transactions ended in this database (with the pipeline paused,
+    nearly all the burst's: on an autocommit connection, one per statement)."""
+    from sqlalchemy import text
+
+    from app.core.db import get_engine
+
+    with get_engine().connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+                " WHERE datname = current_database()"
+            )
+        ).scalar_one()
+
+
 def scaling_only(url: str, ca_file: str | None, plan: Plan) -> int:
     """The worker scaling phase alone (tests/bench/scaling.py), its rows of the table."""
     progress = Progress()
@@ -339,6 +395,11 @@ def main() -> int:
     )
     parser.add_argument("--scaling-only", action="store_true", help="only the worker scaling phase")
     parser.add_argument(
+        "--intake-only",
+        action="store_true",
+        help="only the floor and one-API-process bursts (--seconds each), CPU ms per POST",
+    )
+    parser.add_argument(
         "--wait-idle", type=float, help="seconds to wait for a busy stack before refusing"
     )
     parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
@@ -360,6 +421,14 @@ def main() -> int:
         )
     if args.scaling_only:
         return scaling_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
+    if args.intake_only:
+        return intake_only(
+            args.url,
+            os.environ.get("COMANDA_CA_FILE") or None,
+            plan,
+            port,
+            args.seconds or 10,
+        )
     if args.cpu_only:
         return cpu_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     return run(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan, port, Path(args.out))
