@@ -66,3 +66,13 @@ def test_each_worker_program_consumes_exactly_its_own_queue():
 
     assert queues("worker") == task_queue.QUEUE
     assert queues("worker-followups") == task_queue.FOLLOWUPS_QUEUE
+
+
+def test_only_work_no_one_waits_on_runs_at_a_lower_cpu_priority(monkeypatch) -> None:
+    monkeypatch.delenv("COMANDA_BACKGROUND_NICE", raising=False)
+    progs = procs.programs(Config(api_processes=1))
+    niced = {name for name, command in progs.items() if command.startswith("nice ")}
+    assert niced == {"projector", "worker-followups"}  # never the API, relay, pipeline, steps
+    assert progs["worker-followups"].startswith("nice -n 10 ")
+    monkeypatch.setenv("COMANDA_BACKGROUND_NICE", "0")
+    assert procs.programs(Config(api_processes=1))["projector"].startswith("nice -n 0 ")
