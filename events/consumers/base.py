@@ -13,18 +13,10 @@ where the batch began and polled again, for as long as the outage lasts; nothing
 dead-lettered for it. Any other error fails the batch and the poll is replayed one message
 at a time, so the one message at fault is found: it is retried MAX_ATTEMPTS times, then
 dead-lettered, and the others are handled. The retries and their backoff are tenacity's.
-
-Lazy commits. A handler may return False to say its batch changed nothing (the pipeline
-group for the events no worker needs: two of an order's three on the way to acceptance).
-Those offsets are then committed with the next batch that did change something, or once
-they have waited LAZY_COMMIT_S: a restart re-reads at most that much of events that do
-nothing again, and the broker is spared an offset commit (a write to its offsets log) per
-such event. A batch that did something is committed at once, as before.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -61,13 +53,11 @@ class Received(NamedTuple):
     correlation_id: str | None = None
 
 
-# Returns None, or False when the batch changed nothing (its offsets may be committed lazily).
-BatchHandler = Callable[[list[Received]], bool | None]
+BatchHandler = Callable[[list[Received]], None]
 log = logging.getLogger("comanda.consumer")
 MAX_ATTEMPTS = 8  # tries of a message whose handler keeps failing with a bug
 OUTAGE_TRIES = 12  # tries of a batch during an outage before its partitions are rewound
 BACKOFF = wait_exponential(multiplier=0.1, max=5)  # 0.1, 0.2, 0.4 ... 5 s
-LAZY_COMMIT_S = 1.0  # longest wait of the offsets of batches that changed nothing
 OUTAGES = (
     DatabaseUnavailable,
     PoolTimeout,
@@ -111,15 +101,6 @@ def dead_letter(producer, message, error: str, group_id: str) -> None:
     producer.send(
         get_settings().dlq_topic, key=message.key, value=message.value, headers=headers
     ).get(timeout=30)
-
-
-def commit_now(pending_age_s: float | None, lazy: bool, limit: float = LAZY_COMMIT_S) -> bool:
-    """Pure: commit the pending offsets now? Nothing pending: no. After a batch that changed
-    something: yes, at once. Otherwise (a batch that changed nothing, or an empty poll):
-    once the oldest pending offset has waited ``limit`` seconds."""
-    if pending_age_s is None:
-        return False
-    return not lazy or pending_age_s >= limit
 
 
 def _correlation_id(message) -> str | None:
@@ -172,13 +153,6 @@ class ConsumerLoop:
             group_id, get_settings().orders_topic, **(fetch or at_once_fetch())
         )
         self.producer = producer or make_producer(client_id=f"comanda-{group_id}-dlq")
-        self.clock = time.monotonic
-        self._result: bool | None = None  # what the handler's last call returned
-        self._lazy = False  # the last poll's batch changed nothing
-        # Offsets handled but not committed yet (lazy), since when, under which assignment.
-        self._pending: dict[TopicPartition, OffsetAndMetadata] = {}
-        self._pending_since: float | None = None
-        self._pending_assignment: frozenset = frozenset()
 
     # -- retries -------------------------------------------------------------------------
     def _log_retry(self, state: RetryCallState) -> None:
@@ -212,9 +186,8 @@ class ConsumerLoop:
         if not envelopes:
             return None
         correlation.use(envelopes[0].correlation_id if len(envelopes) == 1 else None)
-        self._result = None
         try:
-            self._result = self._retrying(bug_tries)(self.handler, envelopes)
+            self._retrying(bug_tries)(self.handler, envelopes)
         except Exception as exc:  # noqa: BLE001 - the caller decides: rewind or dead-letter
             return exc
         return None
@@ -278,7 +251,6 @@ class ConsumerLoop:
         for part in parts:
             self._parse(part)
         batch = [received for part in parts for _, received in part.envelopes]
-        self._lazy = False
         error = self._run(batch, bug_tries=1)
         if error is not None and is_outage(error):
             for part in parts:  # nothing of this batch is durable: read it all again
@@ -291,10 +263,6 @@ class ConsumerLoop:
             log.warning("%s batch of %d failed (%r); one by one", self.group_id, len(batch), error)
             self._one_by_one(parts)
         else:
-            # Lazy only when nothing at all happened: no poison dead-lettered either.
-            self._lazy = self._result is False and all(
-                len(p.envelopes) == len(p.messages) for p in parts
-            )
             # One order-level line per event and group: what `make run` and `stack trace` show.
             for received in batch:
                 envelope = received.envelope
@@ -307,43 +275,23 @@ class ConsumerLoop:
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         records = self.consumer.poll(timeout_ms=timeout_ms)
-        parts = self.process(records) if records else []
-        self._stage(
-            {
-                TopicPartition(p.tp.topic, p.tp.partition): OffsetAndMetadata(p.commit, "", -1)
-                for p in parts
-                if p.commit is not None and p.commit > p.messages[0].offset
-            }
-        )
-        self._commit_if_due(lazy=not parts or self._lazy)
+        if not records:
+            return 0
+        parts = self.process(records)
+        offsets = {
+            TopicPartition(p.tp.topic, p.tp.partition): OffsetAndMetadata(p.commit, "", -1)
+            for p in parts
+            if p.commit is not None and p.commit > p.messages[0].offset
+        }
+        if offsets:
+            try:
+                self.consumer.commit(offsets)
+            except CommitFailedError as exc:
+                log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
         for part in parts:
             if part.rewind is not None:
                 self.consumer.seek(part.tp, part.rewind)
         return sum(len(p.messages) for p in parts)
-
-    # -- commits -------------------------------------------------------------------------
-    def _stage(self, offsets: dict) -> None:
-        assignment = frozenset(self.consumer.assignment())
-        if self._pending and assignment != self._pending_assignment:
-            # A rebalance since they were handled: their partitions may be someone else's
-            # now, and an old offset must not overwrite theirs. They stand for events that
-            # changed nothing (a batch that did is committed at once): reading them again is
-            # harmless.
-            self._pending, self._pending_since = {}, None
-        if offsets and not self._pending:
-            self._pending_since, self._pending_assignment = self.clock(), assignment
-        self._pending.update(offsets)
-
-    def _commit_if_due(self, lazy: bool) -> None:
-        if not self._pending:
-            return
-        if not commit_now(self.clock() - self._pending_since, lazy):
-            return
-        offsets, self._pending, self._pending_since = self._pending, {}, None
-        try:
-            self.consumer.commit(offsets)
-        except CommitFailedError as exc:
-            log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
 
     def run(self, stop: GracefulExit) -> None:
         """Poll until asked to stop. A Kafka error that outlasts the retries is raised, and
@@ -362,8 +310,6 @@ class ConsumerLoop:
         try:
             while not stop.requested:
                 polling(self.poll_once)
-            with contextlib.suppress(KafkaError):  # a lazy commit left: best effort
-                self._commit_if_due(lazy=False)
         finally:
             self.consumer.close()
             self.producer.close(timeout=5)

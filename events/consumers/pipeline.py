@@ -44,14 +44,11 @@ def follow_up(envelope: Envelope) -> str | None:
     return FOLLOW_UP.get(envelope.type)
 
 
-def handle(batch: list[Received]) -> bool:
-    """Send the batch's tasks; False when it had none (its offsets may be committed lazily:
-    events/consumers/base.py)."""
+def handle(batch: list[Received]) -> None:
     todo = [(follow_up(r.envelope), [r.envelope.order_id], r.correlation_id) for r in batch]
     todo = [item for item in todo if item[0] is not None]
     if todo:
         _publisher().send(todo)
-    return bool(todo)
 
 
 if __name__ == "__main__":

@@ -53,9 +53,6 @@ class FakeConsumer:
         self.seeks.append((tp.partition, offset))
         self.position[TopicPartition(tp.topic, tp.partition)] = offset
 
-    def assignment(self) -> set:
-        return set(self.log)
-
     def commit(self, offsets) -> None:
         self.commits.append({tp.partition: meta.offset for tp, meta in offsets.items()})
 
@@ -226,67 +223,3 @@ def test_each_event_carries_its_request_correlation_id():
     loop, _ = loop_with(consumer, lambda batch: got.extend(r.correlation_id for r in batch))
     loop.poll_once()
     assert got == ["req-1", None]
-
-
-# -- lazy commits: a batch that changed nothing ------------------------------------------
-
-
-def test_commit_now_at_once_after_a_change_and_lazily_otherwise():
-    assert base.commit_now(None, lazy=False) is False  # nothing pending
-    assert base.commit_now(0.0, lazy=False) is True
-    assert base.commit_now(0.5, lazy=True, limit=1.0) is False
-    assert base.commit_now(1.0, lazy=True, limit=1.0) is True
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def lazy_loop(consumer, handler):
-    loop, _ = loop_with(consumer, handler)
-    loop.clock = Clock()
-    return loop
-
-
-def test_a_batch_that_changed_nothing_is_committed_once_its_offsets_waited():
-    consumer = FakeConsumer({0: [env(1)]})
-    loop = lazy_loop(consumer, lambda batch: False)
-    loop.poll_once()
-    assert consumer.commits == []  # handled, changed nothing: the commit may wait
-    loop.clock.now += base.LAZY_COMMIT_S / 2
-    loop.poll_once()  # an empty poll
-    assert consumer.commits == []
-    loop.clock.now += base.LAZY_COMMIT_S / 2
-    loop.poll_once()
-    assert consumer.commits == [{0: 1}]
-
-
-def test_a_batch_that_changed_something_commits_the_waiting_offsets_with_its_own():
-    consumer = FakeConsumer({0: [env(1)], 1: []})
-    results = [False, None]
-    loop = lazy_loop(consumer, lambda batch: results.pop(0))
-    loop.poll_once()
-    consumer.log[TopicPartition(TOPIC, 1)].append(Message(TOPIC, 1, 0, b"1", env(2)))
-    loop.poll_once()
-    assert consumer.commits == [{0: 1, 1: 1}]
-
-
-def test_lazy_offsets_are_dropped_after_a_rebalance():
-    consumer = FakeConsumer({0: [env(1)], 1: [env(2)]})
-    loop = lazy_loop(consumer, lambda batch: False)
-    loop.poll_once()
-    del consumer.log[TopicPartition(TOPIC, 1)]  # partition 1 went to another member
-    loop.clock.now += base.LAZY_COMMIT_S
-    loop.poll_once()
-    assert consumer.commits == []  # its events changed nothing: read again, harmless
-
-
-def test_poison_in_a_batch_that_changed_nothing_is_committed_at_once():
-    consumer = FakeConsumer({0: [env(1), b"not json"]})
-    loop = lazy_loop(consumer, lambda batch: False)
-    loop.poll_once()
-    assert consumer.commits == [{0: 2}]
