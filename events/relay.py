@@ -13,14 +13,10 @@ import logging
 import time
 
 import psycopg
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.types import BigInteger
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from app.core import metrics
-from app.core.db import unit_of_work
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
 from events.kafka import make_producer
@@ -32,15 +28,16 @@ BATCH = 500
 CHANNEL = "comanda_outbox"
 
 # The payload leaves PostgreSQL as the JSON text it is stored as (no parse and re-dump in
-# Python); the event type header comes out of it in SQL.
-NEXT_BATCH = text(
+# Python); the event type header comes out of it in SQL. Plain psycopg on the relay's own
+# connection: psycopg prepares each statement after a few runs, and there is no pool
+# pre-ping or ORM session per batch (docs/perf-events.md "Fourth round").
+LOCK = "select pg_try_advisory_xact_lock(%s)"
+NEXT_BATCH = (
     "select id, topic, key, payload::text, headers::text, payload->>'type'"
-    " from outbox where published_at is null order by id limit :limit"
+    " from outbox where published_at is null order by id limit %s"
 )
 # By id list, never by range: a lower id may commit after a higher one was published.
-MARK = text("update outbox set published_at = now() where id = any(:ids)").bindparams(
-    bindparam("ids", type_=ARRAY(BigInteger))
-)
+MARK = "update outbox set published_at = now() where id = any(%s)"
 
 
 def _headers(raw: str | None, event_type: str) -> list[tuple[str, bytes]]:
@@ -48,17 +45,18 @@ def _headers(raw: str | None, event_type: str) -> list[tuple[str, bytes]]:
     return [(k, str(v).encode()) for k, v in pairs.items()] + [("event_type", event_type.encode())]
 
 
-def relay_batch(producer, limit: int = BATCH) -> int:
+def relay_batch(producer, conn: psycopg.Connection, limit: int = BATCH) -> int:
     """Publish one batch; return how many rows were published.
 
-    Four statements in one transaction: the advisory lock, the batch, the mark, commit.
-    Rows are sent in id order; the producer's idempotence and a key per restaurant keep
-    each restaurant's events in that order on its partition."""
-    with unit_of_work() as session:
-        got = session.execute(text("select pg_try_advisory_xact_lock(:k)"), {"k": RELAY_LOCK})
-        if not got.scalar():
+    Three statements in one transaction: the advisory lock, the batch, the mark (the lock
+    stays its own statement: the batch's snapshot must be taken after it is held, or a
+    batch another relay just marked could be read as unpublished). Rows are sent in id
+    order; the producer's idempotence and a key per restaurant keep each restaurant's
+    events in that order on its partition."""
+    with conn.transaction():
+        if not conn.execute(LOCK, (RELAY_LOCK,)).fetchone()[0]:
             return 0
-        rows = session.execute(NEXT_BATCH, {"limit": limit}).all()
+        rows = conn.execute(NEXT_BATCH, (limit,)).fetchall()
         if not rows:
             return 0
         futures = [
@@ -73,11 +71,11 @@ def relay_batch(producer, limit: int = BATCH) -> int:
         producer.flush(timeout=30)
         for future in futures:
             future.get(timeout=1)  # raises if Kafka did not take it: nothing gets marked
-        session.execute(MARK, {"ids": [row[0] for row in rows]})
+        conn.execute(MARK, ([row[0] for row in rows],))
         return len(rows)
 
 
-def _listen_conninfo() -> str:
+def _conninfo() -> str:
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 
@@ -91,7 +89,7 @@ class Wakeup:
     def wait(self, timeout: float) -> None:
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(_listen_conninfo(), autocommit=True, connect_timeout=3)
+                self.conn = psycopg.connect(_conninfo(), autocommit=True, connect_timeout=3)
                 self.conn.execute(f"LISTEN {CHANNEL}")
             for _ in self.conn.notifies(timeout=timeout, stop_after=1):
                 pass
@@ -101,15 +99,19 @@ class Wakeup:
 
 
 class Relay:
-    """The relay process's state: its producer, rebuilt after a Kafka error."""
+    """The relay process's state: its producer and its PostgreSQL connection, each
+    rebuilt after an error of its own."""
 
     def __init__(self) -> None:
         self.producer = None
+        self.conn: psycopg.Connection | None = None
 
     def step(self) -> int:
         if self.producer is None:
             self.producer = make_producer(client_id="comanda-relay", max_block_ms=10000)
-        return relay_batch(self.producer)
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(_conninfo(), autocommit=True, connect_timeout=3)
+        return relay_batch(self.producer, self.conn)
 
     def failed(self, state) -> None:
         exc = state.outcome.exception()
@@ -117,10 +119,15 @@ class Relay:
         if self.producer is not None and "Kafka" in type(exc).__name__:
             self.producer.close(timeout=1)
             self.producer = None
+        if self.conn is not None and isinstance(exc, psycopg.Error):
+            self.conn.close()  # unknown state: the next try starts on a fresh connection
+            self.conn = None
 
     def close(self) -> None:
         if self.producer is not None:
             self.producer.close(timeout=10)
+        if self.conn is not None:
+            self.conn.close()
 
 
 def run() -> None:

@@ -158,6 +158,10 @@ def render_props(cfg: Config, node: int) -> str:
 def _java_base(cfg: Config, libs: Path) -> list[str]:
     return [
         "java", *cfg.kafka_heap.split(), "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        # C1 only: a one-node dev broker at tens of requests a second never repays C2's
+        # compiling (a C2 compiler thread was half the broker's CPU, idle or under load,
+        # for many minutes after each start). docs/perf-events.md "Fourth round".
+        "-XX:TieredStopAtLevel=1",
         "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={LOG4J}",
         "-cp", f"{libs}/*",
     ]  # fmt: skip

@@ -21,6 +21,11 @@ HEALTH_TIMEOUT = 180.0
 LABEL_WIDTH = 10
 # The programs that run a Kafka consumer group (events/consumers/).
 CONSUMERS = ("pipeline", "feed", "projector")
+# Gossip (every worker consuming every other worker's events) and mingle (a broadcast
+# round trip at start) serve features Comanda does not use (no Celery task revokes to
+# share, no clock sync between workers); each costs CPU in the worker and RabbitMQ
+# whether or not anything happens. docs/perf-events.md "Fourth round".
+QUIET_WORKER = "--without-gossip --without-mingle"
 
 
 def api_name(i: int) -> str:
@@ -54,7 +59,7 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
             f" --pool={os.environ.get('COMANDA_WORKER_POOL') or 'threads'}"
             f" --concurrency={os.environ.get('COMANDA_WORKER_CONCURRENCY') or '8'}"
-            " -n worker@%h -Q comanda"
+            f" -n worker@%h -Q comanda {QUIET_WORKER}"
         ),
         # The bulkhead (app/core/task_queue.py TASK_ROUTES): the payment follow-ups (capture,
         # void) and retention on their own queue and worker, so a storm of voids never
@@ -64,7 +69,7 @@ def programs(cfg: Config) -> dict[str, str]:
             f"{background}{bin_}/celery -A workers.celery_app worker --loglevel=INFO"
             " --pool=threads"
             f" --concurrency={os.environ.get('COMANDA_FOLLOWUPS_CONCURRENCY') or '4'}"
-            " -n followups@%h -Q comanda.followups"
+            f" -n followups@%h -Q comanda.followups {QUIET_WORKER}"
         ),
         "beat": (
             f"{bin_}/celery -A workers.celery_app beat --loglevel=INFO"

@@ -95,7 +95,18 @@ class BatchPublisher:
         for name, args, correlation_id in tasks:
             correlation.use(correlation_id)  # task_queue's publish signal stamps it
             # retry=False: a failure surfaces here, not on a channel Celery replaced.
-            self.app.send_task(name, args=args, producer=self._producer, retry=False)
+            # add_to_parent=False: no worker task is the parent here (Celery would look one
+            # up for every send); argsrepr: what saferepr gives for a list of ids, without
+            # its walk (the header is the same).
+            self.app.send_task(
+                name,
+                args=args,
+                producer=self._producer,
+                retry=False,
+                add_to_parent=False,
+                argsrepr=repr(args),
+                kwargsrepr="{}",
+            )
             self._unconfirmed.published()
             count += 1
         return count
