@@ -52,9 +52,8 @@ def short_plan(rng: random.Random, brokers: int) -> Plan:
     """~2-3 minutes: kill -9 of the app processes (one of the two read-model consumers: each
     consumer kill waits for a new process to start and re-join its group; with the stack's
     static membership it no longer also waits out the dead member's session) and of a
-    forked child of each forking one, one
-    restart of each service (three-broker mode: kill -9 of the busiest broker), and three
-    poison messages."""
+    forked child of each forking one, one restart of each service (three-broker mode:
+    kill -9 of the busiest broker), and three poison messages."""
     consumers = ["feed", "projector"]
     skip = rng.choice(consumers)
     kills = [f"kill -9 {p}" for p in PROGRAMS if p != skip]
