@@ -36,14 +36,15 @@ def open_loop(
     sampler = probe.Backlog(every=1.0)  # its Kafka admin calls are load too: once a second
     sampler.start()
     wall0, t0 = time.time(), time.perf_counter()
-    give_up = figures.give_up_bound(rate)
 
     def backlog_too_large() -> bool:
-        """The pipeline's backlog, or the API's: POSTs not answered count as waiting work
-        too (an API that cannot keep up leaves the pipeline idle and the requests queued)."""
+        """The pipeline's backlog, or the API's, past GIVE_UP_S seconds of work: POSTs not
+        answered count as waiting work too (an API that cannot keep up leaves the pipeline
+        idle and the requests queued). Per-order counts are the defaults here: the phase's
+        own are only known once it has drained."""
         last = sampler.samples[-1] if sampler.samples else None
-        piled = max(figures.worst(last) if last else 0, client.in_flight)
-        return stop_early and piled > give_up
+        piled = max(figures.work_seconds(last, rate) if last else 0.0, client.in_flight / rate)
+        return stop_early and piled > figures.GIVE_UP_S
 
     samples = client.steady(rate, seconds, progress, backlog_too_large)
     offered_s = max(len(samples), 1) / rate
@@ -75,6 +76,8 @@ def open_loop(
     capped = len(got) < len(ids) or not (backlog and figures.idle(backlog[-1]))
 
     lat = [(a - p) * 1000 for p, a in got.values()]
+    per_order = figures.measured_per_order(backlog, len(ids))
+    _, level = figures.bounded(backlog, rate, offered_s, per_order)
     per_process = figures.cpu_per_order(cpu0, cpu1, len(got))
     total = sum(per_process.values())  # NaN when none went through
     awaiting = sorted(a - wall0 for _, a in got.values())
@@ -96,7 +99,11 @@ def open_loop(
         "drain_rate": len(got) / awaiting[-1] if awaiting and awaiting[-1] > 0 else 0.0,
         "pipeline_p50_ms": figures.pct(lat, 0.50),
         "pipeline_p99_ms": figures.pct(lat, 0.99),
-        "backlog_tail_max": figures.tail_max(load_backlog),
+        "backlog_tail_max": figures.tail_max(load_backlog),  # raw counts, for the record
+        "per_order": per_order,  # events, groups, tasks: what a backlog is divided by
+        "backlog_level_s": level.get("level_s", float("nan")),
+        "backlog_growth_s": level.get("growth_s", float("nan")),
+        "backlog_peak_s": level.get("peak_s", float("nan")),
         "cpu_window_s": round(window, 1),
         "cpu_orders": len(got),
         "cpu_capped": capped,

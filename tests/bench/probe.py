@@ -72,7 +72,8 @@ def stack_orders_placed() -> int:
 
 
 class Backlog(threading.Thread):
-    """Samples (t, outbox, kafka lag, rabbitmq queue) every ``every`` seconds."""
+    """Samples (t, outbox, kafka lag summed and per group, the topic's end offsets summed,
+    rabbitmq queue) every ``every`` seconds."""
 
     def __init__(self, every: float = 1.0):
         super().__init__(daemon=True)
@@ -98,28 +99,39 @@ class Backlog(threading.Thread):
     def _sample(self, admin, ends, db, broker) -> dict:
         at = time.perf_counter() - self.t0
         outbox = db.execute("select count(*) from outbox where published_at is null").fetchone()[0]
-        lag = 0
+        lag, by_group, end_total = 0, {}, -1
         try:
             partitions = [
                 TopicPartition("orders", p)
                 for p in sorted(ends.partitions_for_topic("orders") or [])
             ]
             end = ends.end_offsets(partitions)
+            end_total = sum(end.values())  # events ever written: a phase's own by difference
             committed = admin.list_group_offsets({group: partitions for group in GROUPS})
             for group in GROUPS:
                 done = committed.get(group) or {}
+                behind = 0
                 for tp in partitions:
                     meta = done.get(tp)
                     done_at = meta.offset if meta is not None and meta.offset >= 0 else 0
-                    lag += max(0, end[tp] - done_at)
+                    behind += max(0, end[tp] - done_at)
+                by_group[group.removeprefix("comanda-")] = behind
+                lag += behind
         except Exception:  # noqa: BLE001 - a sample missed, not a failed bench
-            lag = -1
+            lag, by_group, end_total = -1, {}, -1
         try:
             channel = broker.default_channel  # both queues of the bulkhead, summed
             queue = sum(channel.queue_declare(q, passive=True).message_count for q in QUEUES)
         except Exception:  # noqa: BLE001
             queue = -1
-        return {"t": round(at, 2), "outbox": outbox, "kafka_lag": lag, "rabbitmq": queue}
+        return {
+            "t": round(at, 2),
+            "outbox": outbox,
+            "kafka_lag": lag,  # summed over the groups (each reads every event)
+            "kafka_lag_groups": by_group,
+            "kafka_end": end_total,
+            "rabbitmq": queue,
+        }
 
     def stop(self) -> list[dict]:
         self.stop_flag.set()

@@ -61,11 +61,13 @@ def _open_loop_rows(row, label: str, s: dict, targets: bool) -> None:
         "<= 500 ms",
         s["pipeline_p99_ms"] <= 500,
     )
+    ok, got = figures.bounded(s["backlog"], s["rate"], s["offered_s"], s.get("per_order"))
+    level, growth = got.get("level_s", float("nan")), got.get("growth_s", float("nan"))
     row(
-        f"{label}: backlog in the last third (max)",
-        _num(s["backlog_tail_max"]),
-        f"<= {figures.backlog_bound(s['rate']):.0f}",
-        s["backlog_tail_max"] <= figures.backlog_bound(s["rate"]),
+        f"{label}: backlog, s of work (last third; growth)",
+        f"{_num(level, '', 2)}; {_num(growth, '', 2)}",
+        f"<= {figures.LEVEL_S:g}; <= {figures.GROWTH_S:g}",
+        ok,
     )
 
 

@@ -31,8 +31,9 @@ def _phase(**change) -> dict:
         "reached_in_time": 6000,
         "throughput": 99.0,
         "pipeline_p99_ms": 400.0,
-        "backlog_tail_max": 80,
         "stopped_early": False,
+        "offered_s": 60.0,
+        "backlog": [{"t": t, "outbox": 3, "kafka_lag": 90, "rabbitmq": 20} for t in range(61)],
     }
     return {**f, **change}
 
@@ -46,16 +47,124 @@ def test_a_rate_holds_only_when_every_condition_does():
         ({"throughput": 94.9}, "throughput"),
         ({"pipeline_p99_ms": 501.0}, "p99"),
         ({"pipeline_p99_ms": float("nan")}, "p99"),  # nothing came through: not a pass
-        ({"backlog_tail_max": 101}, "backlog"),
+        ({"backlog": _samples(ABOVE_A_SECOND, rate=100)}, "backlog not bounded"),
     ):
         held, why = figures.holds(_phase(**change))
         assert not held and any(reason in w for w in why), (change, why)
 
 
-def test_the_backlog_bound_is_a_second_of_work_never_under_50():
+def test_the_soaks_count_bound_is_a_second_of_orders_never_under_50():
     assert figures.backlog_bound(10) == 50
     assert figures.backlog_bound(200) == 200
     assert figures.give_up_bound(100) == 500
+
+
+# Real backlog samples, (t, outbox, Kafka lag summed over the 3 groups, RabbitMQ), of the
+# quiet-machine run /work/int/.run/bench/bench-20261129T190544.json (tests/bench/reevaluate.py
+# reads the whole file). The old rule, max(count) in the last third <= max(50, rate), refused
+# the 57.7/s and 46.2/s steps for one 1-second Kafka lag sample (109, 62) although every
+# order was through in time, p99 275 / 109 ms.
+# fmt: off
+HELD_57_7 = [
+    (0.03, 0, 27, 0), (1.15, 5, 52, 0), (2.16, 4, 79, 0), (3.16, 3, 54, 0), (4.17, 3, 74, 0),
+    (5.18, 2, 63, 0), (6.18, 0, 58, 0), (7.19, 1, 34, 0), (8.2, 2, 19, 0), (9.21, 1, 109, 0),
+    (10.21, 0, 9, 0), (11.22, 0, 0, 0),
+]  # offered for 9.99 s
+HELD_46_2 = [
+    (0.03, 1, 28, 0), (1.15, 5, 26, 0), (2.16, 0, 30, 0), (3.17, 0, 33, 0), (4.17, 0, 47, 0),
+    (5.18, 3, 57, 0), (6.19, 0, 26, 0), (7.2, 3, 62, 0), (8.21, 0, 39, 0), (9.22, 1, 13, 0),
+    (10.22, 0, 10, 0), (11.23, 0, 0, 0),
+]  # offered for 9.98 s
+# The 100/s sustained run that really fell behind: the RabbitMQ queue rising by ~55 tasks a
+# second until the open loop gave up at 9.5 s, then draining.
+FELL_BEHIND_100 = [
+    (0.03, 2, 11, 0), (1.4, 5, 69, 42), (2.4, 3, 65, 105), (3.41, 6, 84, 156),
+    (4.42, 6, 99, 206), (5.43, 1, 69, 262), (6.44, 5, 111, 312), (7.45, 1, 107, 376),
+    (8.46, 4, 68, 446), (9.47, 4, 66, 510), (10.47, 0, 60, 459), (11.48, 4, 108, 383),
+    (12.49, 0, 54, 302), (13.5, 0, 62, 224), (14.51, 10, 156, 40), (15.53, 0, 0, 0),
+]  # offered for 9.5 s
+# fmt: on
+# Synthetic: flat at 1.5 s of RabbitMQ work (3 tasks an order at 100/s = 300 a second).
+ABOVE_A_SECOND = [(t, 0, 0, 450) for t in range(11)]
+
+
+def _samples(rows, rate=None) -> list[dict]:
+    del rate  # the rows are counts; the rate they are judged at is the caller's
+    return [{"t": t, "outbox": o, "kafka_lag": k, "rabbitmq": r} for t, o, k, r in rows]
+
+
+def test_the_old_rule_refused_the_held_steps_and_the_new_one_does_not():
+    for rows, rate, offered in ((HELD_57_7, 57.74, 9.99), (HELD_46_2, 46.19, 9.98)):
+        during = _samples(rows[:-1])  # the old rule's samples: the load and its 2 s grace
+        assert figures.tail_max(during) > figures.backlog_bound(rate)  # old: refused
+        ok, got = figures.bounded(_samples(rows), rate, offered)
+        assert ok, got
+        # 109 summed over 3 groups of 3 events an order at 57.7/s is 0.21 s of work
+        assert got["peak_s"] < 0.25 and got["level_s"] < 0.1 and got["growth_s"] <= 0
+
+
+def test_a_phase_that_fell_behind_is_not_bounded():
+    ok, got = figures.bounded(_samples(FELL_BEHIND_100), 100, 9.5)
+    assert not ok
+    assert got["level_s"] > figures.LEVEL_S  # ~446 tasks / 300 a second
+    assert got["growth_s"] > figures.GROWTH_S  # ~1.5 s of work added over the load
+    assert "grew" in got["why"] and "last third" in got["why"]
+
+
+def test_the_drain_after_the_load_is_not_judged():
+    # the same fall-behind, judged over its drain only, would look like a falling backlog
+    drain_only = _samples(FELL_BEHIND_100[9:])
+    assert figures.bounded(drain_only, 100, 9.5)[0] is False  # its one load sample: 1.7 s
+    assert figures.bounded(_samples(FELL_BEHIND_100), 100, 16)[1]["samples"] == 15
+
+
+def test_a_backlog_that_grows_fails_even_under_a_second():
+    # 0 -> 0.9 s of RabbitMQ work over 10 s: the level is under a second, the trend is not
+    rows = [(t, 0, 0, int(27 * t)) for t in range(11)]  # 3 tasks x 100/s: 0.09 s a second
+    ok, got = figures.bounded(_samples(rows), 100, 10)
+    assert not ok and got["level_s"] < figures.LEVEL_S and "grew" in got["why"]
+    flat = [(t, 0, 0, 250) for t in range(11)]  # 0.83 s of work, not growing: bounded
+    assert figures.bounded(_samples(flat), 100, 10)[0]
+
+
+def test_one_spike_is_neither_a_level_nor_a_trend():
+    rows = [(t, 0, 90, 0) for t in range(11)]
+    rows[9] = (9, 0, 2000, 0)  # one batch wait: 2000 / 3 groups / 300 = 2.2 s, once
+    ok, got = figures.bounded(_samples(rows), 100, 10)
+    assert ok and got["peak_s"] > 2 and got["level_s"] == pytest.approx(0.1)
+
+
+def test_backlog_seconds_count_each_kind_in_its_own_work():
+    sample = {"outbox": 60, "kafka_lag": 180, "rabbitmq": 30}
+    got = figures.backlog_seconds(sample, 10, {"events": 3, "tasks": 3, "groups": 3})
+    assert got == pytest.approx({"outbox": 2.0, "kafka_lag": 2.0, "rabbitmq": 1.0})
+    # per group when the sample has them: the slowest group, not the mean
+    grouped = {**sample, "kafka_lag_groups": {"pipeline": 0, "feed": 150, "projection": 30}}
+    assert figures.backlog_seconds(grouped, 10)["kafka_lag"] == pytest.approx(5.0)
+    # a measured 4.5 events an order makes the same lag less work
+    assert figures.backlog_seconds(grouped, 10, {"events": 5})["kafka_lag"] == pytest.approx(3.0)
+    missed = {"outbox": 0, "kafka_lag": -1, "rabbitmq": -1}
+    assert figures.backlog_seconds(missed, 10) == {"outbox": 0.0}
+    assert figures.work_seconds({"kafka_lag": -1}, 10) == 0.0
+
+
+def test_per_order_counts_come_from_the_phase_when_it_measured_them():
+    samples = [
+        {"kafka_end": 1000, "kafka_lag_groups": {"a": 0, "b": 0}},
+        {"kafka_end": 1450, "kafka_lag_groups": {"a": 5, "b": 0}},
+        {"kafka_end": -1, "kafka_lag_groups": {}},  # a missed sample
+        {"kafka_end": 1600, "kafka_lag_groups": {"a": 0, "b": 0}},
+    ]
+    got = figures.measured_per_order(samples, 200)
+    assert got["events"] == 3.0 and got["groups"] == 2 and got["tasks"] == 3.0
+    old = figures.measured_per_order(_samples(HELD_57_7), 577)  # a JSON from before
+    assert {k: old[k] for k in figures.DEFAULT_PER_ORDER} == figures.DEFAULT_PER_ORDER
+
+
+def test_the_trend_is_the_median_slope():
+    spiked = [(0, 0.0), (1, 1.0), (2, 2.0), (3, 30.0), (4, 4.0)]
+    assert figures.trend(spiked) == pytest.approx(1.0)
+    assert figures.trend([(0, 5.0)]) == 0.0
 
 
 def test_the_search_goes_up_a_quarter_and_down_under_the_drain_rate():
@@ -225,3 +334,30 @@ def test_soak_rss_summary_and_table():
     assert verdicts["RSS kafka (first -> last)"] == ""  # a service: shown, not judged
     assert verdicts["published outbox rows past keep, at any sample"] == "ok"
     assert verdicts["acknowledged feed rows past keep, at any sample"] == "MISS"
+
+
+def test_a_stored_run_is_judged_again_beside_its_old_verdicts():
+    from tests.bench import reevaluate
+
+    def stored(rows, rate, offered, old_holds, why):
+        return {
+            **_phase(rate=rate, placed=100, reached_in_time=100, throughput=rate),
+            "offered_s": offered,
+            "backlog": _samples(rows),
+            "holds": old_holds,
+            "why_not": why,
+        }
+
+    result = {
+        "sustained": {
+            **stored(FELL_BEHIND_100, 100, 9.5, False, ["stopped early"]),
+            "stopped_early": True,
+        },
+        "search": [stored(HELD_57_7, 57.74, 9.99, False, ["backlog not bounded"])],
+    }
+    rows = reevaluate.reevaluate(result)
+    assert [(r["phase"], r["old_holds"], r["new_holds"]) for r in rows] == [
+        ("sustained", False, False),
+        ("search 1", False, True),
+    ]
+    assert reevaluate.best(rows, "old_holds") == 0 and reevaluate.best(rows, "new_holds") == 57.74
