@@ -1,10 +1,17 @@
 """make bench: load the running stack through its public API and print one table.
 
     python -m tests.bench [--smoke] [--rate R] [--seconds S] [--url URL]
+                          [--restaurants N --items M --seed K]   (the load; default 8 x 6)
     python -m tests.bench --cpu-only --rate R --seconds S     (profiling: CPU per order only)
     python -m tests.bench --events-only --rate R --seconds S  (the relay and consumers alone)
     python -m tests.bench --scaling-only                      (worker concurrency 1, 2, 4, 8)
     python -m tests.bench --intake-only [--seconds S]         (floor vs one API process only)
+
+The load is a lunch rush (tests/bench/rush.py): orders of 1-3 lines spread, seeded, over
+--restaurants restaurants of the bench's own (default 8, a few busier than the rest) with
+--items dishes each (default 6). `--restaurants 1 --items 1` is the old worst case: every
+order the same dish, so every reservation waits on one stock row and every event has one
+Kafka key.
 
 Phases, in one run (under 5 minutes by default on a quiet machine):
   idle       refuse to start (after waiting up to --wait-idle s) when the stack still has a
@@ -39,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stack.config import Config
-from tests.bench import figures, procstat
+from tests.bench import figures, procstat, rush
 from tests.bench.harness import (
     PIPELINE,
     Progress,
@@ -47,7 +54,7 @@ from tests.bench.harness import (
     ensure_idle,
     pause,
     resume,
-    setup,
+    setup_rush,
     supervisorctl,
 )
 from tests.bench.loadgen import Client, Sample
@@ -71,6 +78,9 @@ class Plan:
     wait_idle_s: float = 120
     customers: int = 4
     warmup_s: float = 1.0  # closed loop before each measured burst (not counted)
+    restaurants: int = 8  # the lunch rush (tests/bench/rush.py)
+    items: int = 6
+    seed: int = 2026
 
 
 # Every phase, each for a moment: the smoke checks that the figures come out, never their
@@ -91,7 +101,13 @@ SMOKE = Plan(
     drain_s=20,
     wait_idle_s=60,
     customers=1,
+    restaurants=2,  # still a spread, in less set-up
+    items=3,
 )
+
+# No dish may run out during a run: far more orders than 5 minutes at any rate this
+# machine holds (the bursts included) would place.
+MOST_ORDERS = 200_000
 
 
 class FloorApp:
@@ -141,6 +157,15 @@ class FloorApp:
         floor.drop_tables()
 
 
+def load(url: str, ca_file: str | None, plan: Plan, customers: int | None = None):
+    """The run's restaurants, dishes and customers (harness.setup_rush): (tokens, bodies)."""
+    shape = rush.Shape(restaurants=plan.restaurants, items=plan.items, seed=plan.seed)
+    tokens, bodies = setup_rush(url, ca_file, customers or plan.customers, shape)
+    if not rush.lasts(bodies, MOST_ORDERS):
+        raise SystemExit(f"bench: some dish would run out of stock within {MOST_ORDERS} orders")
+    return tokens, bodies
+
+
 def rate_of(samples: list[Sample], seconds: float) -> float:
     return sum(s.status == 202 for s in samples) / seconds
 
@@ -156,7 +181,7 @@ def run(url: str, ca_file: str | None, plan: Plan, port: int, out_dir: Path) -> 
     resume(*PIPELINE)  # harmless when running; undoes a pause a killed run left behind
     result["idle"] = ensure_idle(plan.wait_idle_s, progress)
     progress.start("setup; the idle stack's CPU")
-    tokens, body = setup(url, ca_file, plan.customers)
+    tokens, body = load(url, ca_file, plan)
     client = Client(url, tokens, body, ca_file)
     idle = idle_cpu_per_s(1.0 if plan is SMOKE else 3.0)
     result["idle_cpu_ms_per_s"] = idle * 1000
@@ -256,7 +281,7 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
     order is through (cap 300 s). Use a rate the pipeline keeps up with."""
     progress = Progress()
     ensure_idle(plan.wait_idle_s, progress)
-    tokens, body = setup(url, ca_file)
+    tokens, body = load(url, ca_file, plan)
     idle = idle_cpu_per_s()
     figures_ = open_loop(
         Client(url, tokens, body, ca_file),
@@ -279,6 +304,15 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
         f" pipeline p50 {f['pipeline_p50_ms']:.0f} p99 {f['pipeline_p99_ms']:.0f} ms;"
         f" loadgen {f['loadgen_cpu_ms_per_order']:.2f} ms/order (apart)"
     )
+    ok, got = figures.bounded(f["backlog"], f["rate"], f["offered_s"], f["per_order"])
+    print(
+        f"  load: {plan.restaurants} restaurants x {plan.items} dishes (seed {plan.seed});"
+        f" per order {f['per_order']}; backlog {got.get('level_s')} s of work in the last"
+        f" third, growth {got.get('growth_s')} s, peak {got.get('peak_s')} s:"
+        f" {'bounded' if ok else 'NOT bounded'}; backends waiting on a lock during the load:"
+        f" mean {f['lock_waits_mean']:.1f}, max {f['lock_waits_max']};"
+        f" holds: {f['holds']} {'; '.join(f['why_not'])}"
+    )
     return 0
 
 
@@ -287,7 +321,7 @@ def intake_only(url: str, ca_file: str | None, plan: Plan, port: int, seconds: f
     then one at the first API process (plain HTTP, pipeline paused), each ``seconds`` long;
     req/s, the ratio, and CPU ms per POST of each side's gunicorn and of PostgreSQL."""
     progress = Progress()
-    tokens, body = setup(url, ca_file, plan.customers)
+    tokens, body = load(url, ca_file, plan)
     api = procstat.roots()
     sides = {}
 
@@ -341,28 +375,28 @@ def scaling_only(url: str, ca_file: str | None, plan: Plan) -> int:
     """The worker scaling phase alone (tests/bench/scaling.py), its rows of the table."""
     progress = Progress()
     ensure_idle(plan.wait_idle_s, progress)
-    tokens, body = setup(url, ca_file, plan.customers)
+    tokens, body = load(url, ca_file, plan)
     levels = plan.scaling or (1, 2, 4, 8)
     result = scaling(Client(url, tokens, body, ca_file), levels, plan.per_thread, 45, progress)
     print(json.dumps(result, indent=1, default=str))
     return 0
 
 
-def events_only(url: str, ca_file: str | None, rate: float, seconds: float) -> int:
+def events_only(url: str, ca_file: str | None, plan: Plan) -> int:
     """The event path alone, for profiling the relay and the consumers: with the worker and
     beat stopped, place orders at ``rate`` for ``seconds``; the API, relay and the three
     consumers handle each order's order.placed event (the Celery tasks wait in RabbitMQ);
     print CPU ms per event of each process once Kafka lag and the outbox are back to 0."""
     from tests.bench.harness import quiet
 
-    tokens, body = setup(url, ca_file)
+    tokens, body = load(url, ca_file, plan)
     progress = Progress()
     supervisorctl("stop", "worker", "beat")
     try:
         found = procstat.roots()
         cpu0 = procstat.cpu_seconds(found)
         samples = Client(url, tokens, body, ca_file).steady(
-            rate, seconds, progress.start(f"events only, {rate:g}/s")
+            plan.rate, plan.seconds, progress.start(f"events only, {plan.rate:g}/s")
         )
         progress.done()
         quiet(120, until=lambda s: s["outbox"] == 0 and s["kafka_lag"] == 0)
@@ -400,6 +434,11 @@ def main() -> int:
         help="only the floor and one-API-process bursts (--seconds each), CPU ms per POST",
     )
     parser.add_argument(
+        "--restaurants", type=int, help="restaurants the load spreads over (default 8)"
+    )
+    parser.add_argument("--items", type=int, help="dishes per restaurant (default 6)")
+    parser.add_argument("--seed", type=int, help="the load's seed (default 2026)")
+    parser.add_argument(
         "--wait-idle", type=float, help="seconds to wait for a busy stack before refusing"
     )
     parser.add_argument("--url", default=os.environ.get("COMANDA_URL", "http://127.0.0.1:8000"))
@@ -412,13 +451,14 @@ def main() -> int:
         plan.rate = args.rate
     if args.seconds:
         plan.seconds = args.seconds
+    for name in ("restaurants", "items", "seed"):
+        if getattr(args, name) is not None:
+            setattr(plan, name, getattr(args, name))
     if args.wait_idle is not None:
         plan.wait_idle_s = args.wait_idle
     port = int(os.environ.get("COMANDA_BENCH_FLOOR_PORT", "18990"))
     if args.events_only:
-        return events_only(
-            args.url, os.environ.get("COMANDA_CA_FILE") or None, plan.rate, plan.seconds
-        )
+        return events_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     if args.scaling_only:
         return scaling_only(args.url, os.environ.get("COMANDA_CA_FILE") or None, plan)
     if args.intake_only:

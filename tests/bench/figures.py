@@ -66,18 +66,19 @@ def measured_per_order(samples: list[Mapping[str, object]], placed: int) -> dict
     groups seen. Tasks per order stay DEFAULT_PER_ORDER's 3, one Celery task per pipeline
     step by AWAITING_ACCEPTANCE (issue 9 item 8 keeps it so): RabbitMQ's publish counters
     refresh every 5 s, too coarse for a 10 s step. A figure not measured keeps its default."""
-    got = dict(DEFAULT_PER_ORDER)
+    got: dict = dict(DEFAULT_PER_ORDER)
+    measured = []
     ends = [s.get("kafka_end", -1) for s in samples]
     ends = [e for e in ends if isinstance(e, int | float) and e >= 0]
     if placed > 0 and len(ends) >= 2 and ends[-1] > ends[0]:
         got["events"] = round((ends[-1] - ends[0]) / placed, 3)
+        measured.append("events")
     groups = [s.get("kafka_lag_groups") for s in samples]
     groups = [g for g in groups if isinstance(g, Mapping) and g]
     if groups:
         got["groups"] = len(groups[-1])
-    got["measured"] = [k for k in ("events", "groups") if got[k] != DEFAULT_PER_ORDER[k]] or [
-        "none"
-    ]
+        measured.append("groups")
+    got["measured"] = measured
     return got
 
 

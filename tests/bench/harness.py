@@ -12,7 +12,7 @@ from pathlib import Path
 
 from seeds.client import ApiClient, expect
 from stack.config import Config
-from tests.bench import figures, probe
+from tests.bench import figures, probe, rush
 
 PIPELINE = ("relay", "pipeline", "feed", "projector", "worker", "worker-followups", "beat")
 
@@ -73,6 +73,37 @@ def setup(
     tag = uuid.uuid4().hex[:8]
     admin = client(url, ca_file)
     admin.login("admin@comanda.dev", "admin-password")
+    kitchen, shop_id, [item_id] = _restaurant(admin, url, ca_file, tag, 1, acceptance_seconds)
+    tokens, buyers = _customers(url, ca_file, tag, customers)
+    body = {
+        "restaurant_id": shop_id,
+        "delivery_address": rush.ADDRESS,
+        "items": [{"menu_item_id": item_id, "quantity": 1}],
+        "payment": dict(rush.PAYMENT),
+    }
+    return (tokens, body, kitchen, buyers) if with_kitchen else (tokens, body)
+
+
+def setup_rush(
+    url: str, ca_file: str | None, customers: int, shape: rush.Shape
+) -> tuple[list[str], list[dict]]:
+    """The bench's lunch rush (tests/bench/rush.py): ``shape.restaurants`` restaurants of its
+    own with ``shape.items`` dishes each (rush.STOCK units), a few customers' tokens, and the
+    seeded sequence of order bodies over them."""
+    tag = uuid.uuid4().hex[:8]
+    admin = client(url, ca_file)
+    admin.login("admin@comanda.dev", "admin-password")
+    menu = []
+    for n in range(shape.restaurants):
+        _, shop_id, items = _restaurant(admin, url, ca_file, f"{tag}-{n}", shape.items)
+        menu.append((shop_id, items))
+    tokens, _ = _customers(url, ca_file, tag, customers)
+    return tokens, rush.bodies(menu, shape)
+
+
+def _restaurant(admin, url, ca_file, tag: str, dishes: int, acceptance_seconds=None):
+    """One restaurant (name bench-<tag>), its user logged in, ``dishes`` dishes with
+    rush.STOCK units each: (the user's client, restaurant id, dish ids)."""
     new_shop = {"name": f"bench-{tag}"}
     if acceptance_seconds:
         new_shop["acceptance_seconds"] = acceptance_seconds
@@ -81,22 +112,24 @@ def setup(
     admin.post(f"admin/restaurants/{shop['id']}/users", json=user).raise_for_status()
     kitchen = client(url, ca_file)
     kitchen.login(user["email"], user["password"])
-    dish = {"name": "bench dish", "price_cents": 1500, "stock": 1_000_000}
-    item = kitchen.post("restaurant/menu", json=dish)
-    item.raise_for_status()
+    items = []
+    for d in range(dishes):
+        dish = {"name": f"bench dish {d + 1}", "price_cents": 1500 + 100 * d, "stock": rush.STOCK}
+        item = kitchen.post("restaurant/menu", json=dish)
+        item.raise_for_status()
+        items.append(item.json()["id"])
+    return kitchen, shop["id"], items
+
+
+def _customers(url, ca_file, tag: str, n: int):
+    """``n`` customers registered and logged in: (their access tokens, their clients)."""
     tokens, buyers = [], []
-    for n in range(customers):
+    for k in range(n):
         buyer = client(url, ca_file)
-        buyer.register(f"bench-{tag}-{n}@bench.dev", "bench-password", "c").raise_for_status()
-        tokens.append(buyer.login(f"bench-{tag}-{n}@bench.dev", "bench-password"))
+        buyer.register(f"bench-{tag}-c{k}@bench.dev", "bench-password", "c").raise_for_status()
+        tokens.append(buyer.login(f"bench-{tag}-c{k}@bench.dev", "bench-password"))
         buyers.append(buyer)
-    body = {
-        "restaurant_id": shop["id"],
-        "delivery_address": "Rua do Benchmark, 1",
-        "items": [{"menu_item_id": item.json()["id"], "quantity": 1}],
-        "payment": {"method": "card", "token": "tok_ok"},
-    }
-    return (tokens, body, kitchen, buyers) if with_kitchen else (tokens, body)
+    return tokens, buyers
 
 
 # -- the stack -------------------------------------------------------------------------------

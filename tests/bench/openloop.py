@@ -12,6 +12,7 @@ the idle stack's own CPU over that window is measured apart and reported with it
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import Counter
 
@@ -77,6 +78,7 @@ def open_loop(
 
     lat = [(a - p) * 1000 for p, a in got.values()]
     per_order = figures.measured_per_order(backlog, len(ids))
+    locks = [s["lock_waits"] for s in load_backlog if s.get("lock_waits", -1) >= 0]
     _, level = figures.bounded(backlog, rate, offered_s, per_order)
     per_process = figures.cpu_per_order(cpu0, cpu1, len(got))
     total = sum(per_process.values())  # NaN when none went through
@@ -111,6 +113,8 @@ def open_loop(
         "cpu_ms_per_order_total": total,
         "idle_cpu_ms_per_order": idle_cpu_per_s * window * 1000 / max(len(got), 1),
         "loadgen_cpu_ms_per_order": (own1 - own0) * 1000 / max(len(ids), 1),
+        "lock_waits_mean": statistics.fmean(locks) if locks else float("nan"),
+        "lock_waits_max": max(locks, default=-1),
         "backlog": backlog,
         "post_series": [(round(s.at, 3), round(s.ms, 2)) for s in samples],
         "pipeline_series": sorted(

@@ -99,6 +99,11 @@ class Backlog(threading.Thread):
     def _sample(self, admin, ends, db, broker) -> dict:
         at = time.perf_counter() - self.t0
         outbox = db.execute("select count(*) from outbox where published_at is null").fetchone()[0]
+        # Backends waiting on a lock right now (a stock row that every order wants shows here)
+        locks = db.execute(
+            "select count(*) from pg_stat_activity"
+            " where wait_event_type = 'Lock' and datname = current_database()"
+        ).fetchone()[0]
         lag, by_group, end_total = 0, {}, -1
         try:
             partitions = [
@@ -131,6 +136,7 @@ class Backlog(threading.Thread):
             "kafka_lag_groups": by_group,
             "kafka_end": end_total,
             "rabbitmq": queue,
+            "lock_waits": locks,
         }
 
     def stop(self) -> list[dict]:

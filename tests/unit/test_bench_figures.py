@@ -5,10 +5,11 @@ gains, and that each table gives its verdicts. No services."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pytest
 
-from tests.bench import figures, report, soak, storm
+from tests.bench import figures, report, rush, soak, storm
 
 pytestmark = pytest.mark.unit
 
@@ -361,3 +362,49 @@ def test_a_stored_run_is_judged_again_beside_its_old_verdicts():
         ("search 1", False, True),
     ]
     assert reevaluate.best(rows, "old_holds") == 0 and reevaluate.best(rows, "new_holds") == 57.74
+
+
+# -- the load: a lunch rush (tests/bench/rush.py) ----------------------------------------------
+MENU = [(100 + r, [1000 + 10 * r + d for d in range(6)]) for r in range(8)]
+
+
+def test_the_rush_spreads_over_every_restaurant_and_dish():
+    bodies = rush.bodies(MENU, rush.Shape())
+    assert len(bodies) == rush.Shape().bodies
+    dishes_of = dict(MENU)
+    for body in bodies:
+        ids = [line["menu_item_id"] for line in body["items"]]
+        assert 1 <= len(ids) <= 3 and len(set(ids)) == len(ids)  # 1-3 distinct lines
+        assert set(ids) <= set(dishes_of[body["restaurant_id"]])  # one restaurant an order
+        assert all(line["quantity"] == 1 for line in body["items"])
+    shops = Counter(b["restaurant_id"] for b in bodies)
+    assert set(shops) == {r for r, _ in MENU}
+    busiest = max(shops.values()) / len(bodies)
+    assert 0.15 < busiest < 0.30  # a rush has busier restaurants, not one that is all of it
+    units = rush.units_per_item(bodies, len(bodies))
+    assert len(units) == 48  # every dish sells
+    assert max(units.values()) / sum(units.values()) < 0.10  # no one stock row is the load
+    assert Counter(len(b["items"]) for b in bodies).keys() == {1, 2, 3}
+
+
+def test_the_rush_is_the_same_for_the_same_seed():
+    assert rush.bodies(MENU, rush.Shape()) == rush.bodies(MENU, rush.Shape())
+    assert rush.bodies(MENU, rush.Shape()) != rush.bodies(MENU, rush.Shape(seed=1))
+
+
+def test_one_restaurant_one_item_is_the_old_single_dish_load():
+    bodies = rush.bodies([(7, [70])], rush.Shape(restaurants=1, items=1, bodies=50))
+    assert all(b == bodies[0] for b in bodies)
+    assert bodies[0]["items"] == [{"menu_item_id": 70, "quantity": 1}]
+
+
+def test_no_dish_runs_out_within_the_benchs_orders():
+    from tests.bench.__main__ import MOST_ORDERS
+
+    # the worst case: every order the one dish, one unit each
+    single = rush.bodies([(7, [70])], rush.Shape(restaurants=1, items=1, bodies=10))
+    assert rush.units_per_item(single, MOST_ORDERS) == {70: MOST_ORDERS}
+    assert rush.lasts(single, MOST_ORDERS) and rush.lasts(
+        rush.bodies(MENU, rush.Shape()), MOST_ORDERS
+    )
+    assert not rush.lasts(single, rush.STOCK + 1)
