@@ -309,8 +309,8 @@ def cpu_only(url: str, ca_file: str | None, plan: Plan) -> int:
         f"  load: {plan.restaurants} restaurants x {plan.items} dishes (seed {plan.seed});"
         f" per order {f['per_order']}; backlog {got.get('level_s')} s of work in the last"
         f" third, growth {got.get('growth_s')} s, peak {got.get('peak_s')} s:"
-        f" {'bounded' if ok else 'NOT bounded'}; backends waiting on a lock during the load:"
-        f" mean {f['lock_waits_mean']:.1f}, max {f['lock_waits_max']};"
+        f" {'bounded' if ok else 'NOT bounded'}; PostgreSQL backends during the arrivals"
+        f" (10 samples a second): {f['lock_waits']};"
         f" holds: {f['holds']} {'; '.join(f['why_not'])}"
     )
     return 0

@@ -73,7 +73,7 @@ def stack_orders_placed() -> int:
 
 class Backlog(threading.Thread):
     """Samples (t, outbox, kafka lag summed and per group, the topic's end offsets summed,
-    rabbitmq queue) every ``every`` seconds."""
+    rabbitmq queue, orders still PLACED) every ``every`` seconds."""
 
     def __init__(self, every: float = 1.0):
         super().__init__(daemon=True)
@@ -99,11 +99,12 @@ class Backlog(threading.Thread):
     def _sample(self, admin, ends, db, broker) -> dict:
         at = time.perf_counter() - self.t0
         outbox = db.execute("select count(*) from outbox where published_at is null").fetchone()[0]
-        # Backends waiting on a lock right now (a stock row that every order wants shows here)
-        locks = db.execute(
-            "select count(*) from pg_stat_activity"
-            " where wait_event_type = 'Lock' and datname = current_database()"
-        ).fetchone()[0]
+        # Orders still PLACED (index orders_status_deadline): every order behind, whichever
+        # step it waits in; the queues show only its next message, not its remaining steps,
+        # and RabbitMQ's count leaves out the tasks a worker has prefetched
+        in_pipeline = db.execute("select count(*) from orders where status = 'PLACED'").fetchone()[
+            0
+        ]
         lag, by_group, end_total = 0, {}, -1
         try:
             partitions = [
@@ -136,10 +137,50 @@ class Backlog(threading.Thread):
             "kafka_lag_groups": by_group,
             "kafka_end": end_total,
             "rabbitmq": queue,
-            "lock_waits": locks,
+            "pipeline_orders": in_pipeline,
         }
 
     def stop(self) -> list[dict]:
         self.stop_flag.set()
         self.join(timeout=10)
         return self.samples
+
+
+class LockWaits(threading.Thread):
+    """PostgreSQL backends waiting on a lock, from pg_stat_activity every ``every`` seconds
+    (10 a second by default: a wait on one stock row lasts milliseconds, a 1 s sample
+    mostly misses it). One cheap query on one connection; counts by wait event."""
+
+    def __init__(self, every: float = 0.1):
+        super().__init__(daemon=True)
+        self.every, self.stop_flag = every, threading.Event()
+        self.samples = 0
+        self.waiting: dict[str, int] = {}  # wait event -> backend-samples waiting on it
+        self.active = 0  # backend-samples active (running or waiting)
+
+    def run(self) -> None:
+        with psycopg.connect(conninfo(), autocommit=True) as db:
+            while not self.stop_flag.is_set():
+                rows = db.execute(
+                    "select wait_event_type, wait_event, count(*) from pg_stat_activity"
+                    " where state = 'active' and datname = current_database()"
+                    " and pid <> pg_backend_pid() group by 1, 2"
+                ).fetchall()
+                self.samples += 1
+                for kind, event, n in rows:
+                    self.active += n
+                    if kind == "Lock":
+                        self.waiting[event] = self.waiting.get(event, 0) + n
+                self.stop_flag.wait(self.every)
+
+    def stop(self) -> dict:
+        """Mean backends waiting on a lock per sample, by wait event, and mean active."""
+        self.stop_flag.set()
+        self.join(timeout=10)
+        n = max(self.samples, 1)
+        return {
+            "samples": self.samples,
+            "lock_waiting_mean": round(sum(self.waiting.values()) / n, 3),
+            "by_event": {k: round(v / n, 3) for k, v in sorted(self.waiting.items())},
+            "active_mean": round(self.active / n, 3),
+        }

@@ -201,11 +201,14 @@ def chart(r: dict, path: Path) -> None:
     b.set_ylabel("ms")
     b.set_yscale("log")
     b.legend(loc="upper left", fontsize="small")
-    backlog = s["backlog"]
+    backlog = s["backlog"]  # in seconds of work of each kind: what "bounded" judges
     ts = [x["t"] for x in backlog]
-    for key in ("outbox", "kafka_lag", "rabbitmq"):
-        c.plot(ts, [x[key] for x in backlog], label=key)
-    c.set_ylabel("messages waiting")
+    secs = [figures.backlog_seconds(x, s["rate"], s.get("per_order")) for x in backlog]
+    for key in ("outbox", "kafka_lag", "rabbitmq", "pipeline_orders"):
+        c.plot(ts, [w.get(key, float("nan")) for w in secs], label=key)
+    c.axhline(figures.LEVEL_S, color="red", linestyle=":", label="level bound (last third)")
+    c.axvline(s["offered_s"], color="grey", linestyle=":", label="arrivals end")
+    c.set_ylabel("backlog, s of work")
     c.set_xlabel("seconds since the phase began")
     c.legend(loc="upper right", fontsize="small")
     fig.tight_layout()

@@ -144,6 +144,10 @@ def test_backlog_seconds_count_each_kind_in_its_own_work():
     assert figures.backlog_seconds(grouped, 10)["kafka_lag"] == pytest.approx(5.0)
     # a measured 4.5 events an order makes the same lag less work
     assert figures.backlog_seconds(grouped, 10, {"events": 5})["kafka_lag"] == pytest.approx(3.0)
+    # orders still PLACED over the orders a second brings: every order behind, whatever step
+    behind = {**grouped, "pipeline_orders": 80}
+    assert figures.backlog_seconds(behind, 10)["pipeline_orders"] == pytest.approx(8.0)
+    assert figures.work_seconds(behind, 10) == pytest.approx(8.0)
     missed = {"outbox": 0, "kafka_lag": -1, "rabbitmq": -1}
     assert figures.backlog_seconds(missed, 10) == {"outbox": 0.0}
     assert figures.work_seconds({"kafka_lag": -1}, 10) == 0.0
