@@ -51,8 +51,14 @@ def test_the_short_bench_produces_every_figure(tmp_path):
     assert {"api", "relay", "pipeline", "feed", "projector", "worker"} <= set(
         sustained["cpu_ms_per_order"]
     )
+    # the "bounded" figures, in seconds of work, with the per-order counts they divide by
+    assert {"per_order", "backlog_level_s", "backlog_growth_s", "lock_waits"} <= set(sustained)
+    assert {"events", "tasks", "groups"} <= set(sustained["per_order"])
+    assert {"pipeline_orders", "kafka_lag_groups", "kafka_end"} <= set(sustained["backlog"][0])
+    assert figures["plan"]["restaurants"] > 1  # the rush, not the single dish
     assert list(tmp_path.glob("bench-*.png"))
     assert "intake / floor" in run.stdout and "CPU ms per order" in run.stdout
+    assert "s of work" in run.stdout
 
 
 def test_the_short_storm_produces_every_figure(tmp_path):
