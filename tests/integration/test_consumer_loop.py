@@ -80,3 +80,71 @@ def test_poison_outage_and_bug_are_each_handled_their_own_way(topics):
     tp = TopicPartition(topics, 0)
     assert check.committed(tp) == 5  # everything done, nothing left behind
     check.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class StopAfterPolls:
+    """A GracefulExit stand-in: asks the loop to stop after ``polls`` checks."""
+
+    def __init__(self, polls: int) -> None:
+        self.left = polls
+
+    @property
+    def requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def committed(group: str, topic: str) -> int | None:
+    check = make_consumer(group, topic)
+    try:
+        return check.committed(TopicPartition(topic, 0))
+    finally:
+        check.close()
+
+
+def test_offsets_wait_for_the_commit_interval_then_are_committed(topics):
+    """With a commit interval, handled offsets are held (no broker commit per poll) until
+    the interval has passed, then committed; what is held when the loop stops is committed
+    on the way out."""
+    producer = make_producer()
+    for n in (1, 2, 3):
+        producer.send(topics, key=b"1", value=envelope(n).to_bytes()).get(timeout=30)
+    producer.flush()
+
+    handled, clock, group = [], Clock(), f"g-{topics}"
+    loop = base.ConsumerLoop(
+        group,
+        lambda batch: handled.extend(r.envelope.order_id for r in batch),
+        consumer=make_consumer(group, topics),
+        sleep=lambda _: None,
+        commit_interval_s=1.0,
+        clock=clock,
+    )
+    for _ in range(100):
+        loop.poll_once(timeout_ms=300)
+        if len(handled) == 3:
+            break
+    assert handled == [1, 2, 3]
+    assert committed(group, topics) is None  # handled, durable, not committed yet
+
+    clock.now += 1.0
+    loop.poll_once(timeout_ms=50)  # an empty poll commits what has waited the interval
+    assert committed(group, topics) == 3
+
+    producer.send(topics, key=b"1", value=envelope(4).to_bytes()).get(timeout=30)
+    producer.close()
+    for _ in range(100):
+        loop.poll_once(timeout_ms=300)
+        if len(handled) == 4:
+            break
+    assert committed(group, topics) == 3  # held again: the interval starts anew
+    loop.run(StopAfterPolls(0))  # stops at once, committing what is held; closes the clients
+    assert committed(group, topics) == 4
