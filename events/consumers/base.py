@@ -14,14 +14,15 @@ dead-lettered for it. Any other error fails the batch and the poll is replayed o
 at a time, so the one message at fault is found: it is retried MAX_ATTEMPTS times, then
 dead-lettered, and the others are handled. The retries and their backoff are tenacity's.
 
-Commits. A group's offsets may be committed at most every kafka_commit_interval_ms (1 s) instead
-of after every poll: a synchronous offset commit is a broker round trip and a write to its
-offsets log, and the pipeline group, which must fetch each event at once, made one per
-event. The rule stays at-least-once: only offsets whose batch is durable are ever staged,
-so a crash re-reads at most one interval of handled events, which every handler absorbs
-(idempotent on event_id). Offsets staged before a rebalance are dropped, never committed
-over a partition that may be someone else's now; the loop commits what is staged when it
-stops (docs/perf-events.md, "Fifth round").
+Commits. A group's offsets are committed at most every kafka_commit_interval_ms (1 s) while
+events keep coming, and at the first empty poll once they stop, instead of after every poll:
+a synchronous offset commit is a broker round trip and a write to its offsets log, and the
+pipeline group, which must fetch each event at once, made one per event. The rule stays
+at-least-once: only offsets whose batch is durable are ever staged, so a crash re-reads at
+most one interval of handled events, which every handler absorbs (idempotent on event_id).
+Offsets staged before a rebalance are dropped, never committed over a partition that may be
+someone else's now; the loop commits what is staged when it stops (docs/perf-events.md,
+"Fifth round").
 """
 
 from __future__ import annotations
@@ -321,7 +322,9 @@ class ConsumerLoop:
                 if p.commit is not None and p.commit > p.messages[0].offset
             }
         )
-        self._commit_if_due()
+        # An empty poll means the group has caught up: nothing to share a commit with, so
+        # what is staged goes now (the lag reads 0 within one fetch wait of the last event).
+        self._commit_if_due(force=not records)
         for part in parts:
             if part.rewind is not None:
                 self.consumer.seek(part.tp, part.rewind)

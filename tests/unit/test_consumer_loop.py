@@ -267,9 +267,20 @@ def test_offsets_are_held_for_the_interval_and_then_committed_together():
     now[0] = 10.5
     loop.poll_once()
     assert consumer.commits == []  # the oldest has waited 0.5 s
+    consumer.log[TopicPartition(TOPIC, 1)].append(Message(TOPIC, 1, 1, b"1", env(4)))
     now[0] = 11.0
-    loop.poll_once()  # an empty poll
-    assert consumer.commits == [{0: 2, 1: 1}]
+    loop.poll_once()  # still events coming, and the oldest has waited the interval
+    assert consumer.commits == [{0: 2, 1: 2}]
+
+
+def test_an_empty_poll_commits_what_is_held_at_once():
+    consumer = AssignedConsumer({0: [env(1)]})
+    now = [10.0]
+    loop = interval_loop(consumer, now)
+    loop.poll_once()
+    assert consumer.commits == []
+    loop.poll_once()  # caught up: nothing to wait for
+    assert consumer.commits == [{0: 1}]
 
 
 def test_offsets_staged_before_a_rebalance_are_dropped_not_committed():
@@ -278,6 +289,5 @@ def test_offsets_staged_before_a_rebalance_are_dropped_not_committed():
     loop = interval_loop(consumer, now)
     loop.poll_once()
     consumer.assigned = {TopicPartition(TOPIC, 1)}  # partition 0 went to another member
-    now[0] = 12.0
-    loop.poll_once()
+    loop.poll_once()  # an empty poll: it would commit what is held, but that was dropped
     assert consumer.commits == []  # re-read by whoever has them now: never overwritten
