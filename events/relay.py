@@ -48,31 +48,40 @@ def _headers(raw: str | None, event_type: str) -> list[tuple[str, bytes]]:
 def relay_batch(producer, conn: psycopg.Connection, limit: int = BATCH) -> int:
     """Publish one batch; return how many rows were published.
 
-    Three statements in one transaction: the advisory lock, the batch, the mark (the lock
-    stays its own statement: the batch's snapshot must be taken after it is held, or a
-    batch another relay just marked could be read as unpublished). Rows are sent in id
-    order; the producer's idempotence and a key per restaurant keep each restaurant's
-    events in that order on its partition."""
-    with conn.transaction():
-        if not conn.execute(LOCK, (RELAY_LOCK,)).fetchone()[0]:
-            return 0
-        rows = conn.execute(NEXT_BATCH, (limit,)).fetchall()
-        if not rows:
-            return 0
-        futures = [
-            producer.send(
-                topic,
-                key=key.encode(),
-                value=payload.encode(),
-                headers=_headers(headers, event_type),
-            )
-            for _, topic, key, payload, headers, event_type in rows
-        ]
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=1)  # raises if Kafka did not take it: nothing gets marked
-        conn.execute(MARK, ([row[0] for row in rows],))
-        return len(rows)
+    One transaction, two round trips to PostgreSQL in psycopg's pipeline mode: BEGIN, the
+    advisory lock and the batch's select go together; the mark and COMMIT go together. The
+    lock stays its own statement, ahead of the select: under READ COMMITTED the select
+    takes its snapshot when it starts, after the lock is held, so a batch another relay just
+    marked is never read as unpublished. When the lock is taken elsewhere the select has
+    run too and its rows are ignored. Rows are sent in id order; the producer's
+    idempotence and a key per restaurant keep each restaurant's events in that order on its
+    partition. ``conn`` is in autocommit mode: BEGIN and COMMIT are sent as statements."""
+    with conn.pipeline():
+        conn.execute("begin")
+        locked = conn.execute(LOCK, (RELAY_LOCK,))
+        batch = conn.execute(NEXT_BATCH, (limit,))
+        try:
+            rows = batch.fetchall() if locked.fetchone()[0] else []
+            if rows:
+                futures = [
+                    producer.send(
+                        topic,
+                        key=key.encode(),
+                        value=payload.encode(),
+                        headers=_headers(headers, event_type),
+                    )
+                    for _, topic, key, payload, headers, event_type in rows
+                ]
+                producer.flush(timeout=30)
+                for future in futures:
+                    future.get(timeout=1)  # raises if Kafka did not take it: nothing is marked
+                conn.execute(MARK, ([row[0] for row in rows],))
+        except BaseException:
+            if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.UNKNOWN:
+                conn.execute("rollback")  # sent with the pipeline's closing sync
+            raise
+        conn.execute("commit")  # the mark and the commit: one round trip, at the block's end
+    return len(rows)
 
 
 def _conninfo() -> str:

@@ -116,6 +116,12 @@ class Settings(EnvSettings):
     # programs (stack/procs.py, docker-compose.yml): a consumer started by hand on the same
     # host stays dynamic, so it can never take the running one's place.
     kafka_static_membership: bool = variable("COMANDA_KAFKA_STATIC_MEMBERSHIP", False)
+    # The consumer groups commit their offsets at most this often while events keep coming
+    # (0: after every poll), and at once when a poll comes back empty. Each commit is a
+    # broker round trip and a write to its offsets log; the pipeline group made one per
+    # event. A crash re-reads at most this much of handled events, which the idempotent
+    # handlers absorb (docs/perf-events.md, "Fifth round").
+    kafka_commit_interval_ms: int = variable("COMANDA_KAFKA_COMMIT_INTERVAL_MS", 1000)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

@@ -13,10 +13,21 @@ where the batch began and polled again, for as long as the outage lasts; nothing
 dead-lettered for it. Any other error fails the batch and the poll is replayed one message
 at a time, so the one message at fault is found: it is retried MAX_ATTEMPTS times, then
 dead-lettered, and the others are handled. The retries and their backoff are tenacity's.
+
+Commits. A group's offsets are committed at most every kafka_commit_interval_ms (1 s) while
+events keep coming, and at the first empty poll once they stop, instead of after every poll:
+a synchronous offset commit is a broker round trip and a write to its offsets log, and the
+pipeline group, which must fetch each event at once, made one per event. The rule stays
+at-least-once: only offsets whose batch is durable are ever staged, so a crash re-reads at
+most one interval of handled events, which every handler absorbs (idempotent on event_id).
+Offsets staged before a rebalance are dropped, never committed over a partition that may be
+someone else's now; the loop commits what is staged when it stops (docs/perf-events.md,
+"Fifth round").
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -114,6 +125,12 @@ def dead_letter(producer, message, error: str, group_id: str) -> None:
     ).get(timeout=30)
 
 
+def commit_due(staged_since: float | None, now: float, interval_s: float) -> bool:
+    """Pure: commit the staged offsets now? Nothing staged: no. Otherwise once the oldest
+    has waited ``interval_s`` (0: at once, after every poll)."""
+    return staged_since is not None and now - staged_since >= interval_s
+
+
 def _correlation_id(message) -> str | None:
     for key, value in message.headers or []:
         if key == "correlation_id":
@@ -158,8 +175,16 @@ class ConsumerLoop:
         producer=None,
         sleep: Callable[[float], None] = time.sleep,
         fetch: dict | None = None,
+        commit_interval_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.group_id, self.handler, self.sleep = group_id, handler, sleep
+        self.commit_interval_s, self.clock = commit_interval_s, clock
+        # Offsets whose batches are durable but not committed yet, since when, and the
+        # assignment they were handled under.
+        self._staged: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._staged_since: float | None = None
+        self._staged_assignment: frozenset = frozenset()
         self.consumer = consumer or make_consumer(
             group_id,
             get_settings().orders_topic,
@@ -289,23 +314,46 @@ class ConsumerLoop:
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         records = self.consumer.poll(timeout_ms=timeout_ms)
-        if not records:
-            return 0
-        parts = self.process(records)
-        offsets = {
-            TopicPartition(p.tp.topic, p.tp.partition): OffsetAndMetadata(p.commit, "", -1)
-            for p in parts
-            if p.commit is not None and p.commit > p.messages[0].offset
-        }
-        if offsets:
-            try:
-                self.consumer.commit(offsets)
-            except CommitFailedError as exc:
-                log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
+        parts = self.process(records) if records else []
+        self._stage(
+            {
+                TopicPartition(p.tp.topic, p.tp.partition): OffsetAndMetadata(p.commit, "", -1)
+                for p in parts
+                if p.commit is not None and p.commit > p.messages[0].offset
+            }
+        )
+        # An empty poll means the group has caught up: nothing to share a commit with, so
+        # what is staged goes now (the lag reads 0 within one fetch wait of the last event).
+        self._commit_if_due(force=not records)
         for part in parts:
             if part.rewind is not None:
                 self.consumer.seek(part.tp, part.rewind)
         return sum(len(p.messages) for p in parts)
+
+    # -- commits -------------------------------------------------------------------------
+    def _stage(self, offsets: dict) -> None:
+        """Add a poll's offsets (each one's batch already durable) to the staged ones."""
+        if self._staged and frozenset(self.consumer.assignment()) != self._staged_assignment:
+            # A rebalance since they were handled: their partitions may be someone else's
+            # now, and an old offset must not overwrite theirs. Dropped: the events are
+            # read again, which the idempotent handlers absorb.
+            self._staged, self._staged_since = {}, None
+        if offsets and not self._staged:
+            self._staged_since = self.clock()
+            if self.commit_interval_s > 0:  # at 0 nothing is held across a poll
+                self._staged_assignment = frozenset(self.consumer.assignment())
+        self._staged.update(offsets)
+
+    def _commit_if_due(self, force: bool = False) -> None:
+        if not self._staged:
+            return
+        if not force and not commit_due(self._staged_since, self.clock(), self.commit_interval_s):
+            return
+        offsets, self._staged, self._staged_since = self._staged, {}, None
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError as exc:
+            log.warning("commit failed (rebalance); messages will be redelivered: %s", exc)
 
     def run(self, stop: GracefulExit) -> None:
         """Poll until asked to stop. A Kafka error that outlasts the retries is raised, and
@@ -324,6 +372,8 @@ class ConsumerLoop:
         try:
             while not stop.requested:
                 polling(self.poll_once)
+            with contextlib.suppress(KafkaError):  # what is staged: best effort, else re-read
+                self._commit_if_due(force=True)
         finally:
             self.consumer.close()
             self.producer.close(timeout=5)
@@ -344,4 +394,11 @@ def main(group_id: str, handler: BatchHandler, fetch: dict | None = None) -> Non
         before_sleep=lambda s: log.warning(
             "%s cannot reach Kafka (%s); retrying", group_id, s.outcome.exception()
         ),
-    )(lambda: ConsumerLoop(group_id, handler, fetch=fetch).run(stop))
+    )(
+        lambda: ConsumerLoop(
+            group_id,
+            handler,
+            fetch=fetch,
+            commit_interval_s=get_settings().kafka_commit_interval_ms / 1000,
+        ).run(stop)
+    )

@@ -80,3 +80,60 @@ def test_poison_outage_and_bug_are_each_handled_their_own_way(topics):
     tp = TopicPartition(topics, 0)
     assert check.committed(tp) == 5  # everything done, nothing left behind
     check.close()
+
+
+class StopAfterPolls:
+    """A GracefulExit stand-in: asks the loop to stop after ``polls`` checks."""
+
+    def __init__(self, polls: int) -> None:
+        self.left = polls
+
+    @property
+    def requested(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def committed(group: str, topic: str) -> int | None:
+    check = make_consumer(group, topic)
+    try:
+        return check.committed(TopicPartition(topic, 0))
+    finally:
+        check.close()
+
+
+def test_offsets_are_held_while_events_come_and_committed_once_they_stop(topics):
+    """With a commit interval, handled offsets are held (no broker commit per poll); the
+    first empty poll (the group caught up) commits them, and so does stopping the loop."""
+    producer = make_producer()
+    for n in (1, 2, 3):
+        producer.send(topics, key=b"1", value=envelope(n).to_bytes()).get(timeout=30)
+    producer.flush()
+
+    handled, group = [], f"g-{topics}"
+    loop = base.ConsumerLoop(
+        group,
+        lambda batch: handled.extend(r.envelope.order_id for r in batch),
+        consumer=make_consumer(group, topics),
+        sleep=lambda _: None,
+        commit_interval_s=60.0,
+    )
+    for _ in range(100):
+        loop.poll_once(timeout_ms=300)
+        if len(handled) == 3:
+            break
+    assert handled == [1, 2, 3]
+    assert committed(group, topics) != 3  # the poll that handled the last one held it
+
+    assert loop.poll_once(timeout_ms=300) == 0  # nothing more: an empty poll commits
+    assert committed(group, topics) == 3
+
+    producer.send(topics, key=b"1", value=envelope(4).to_bytes()).get(timeout=30)
+    producer.close()
+    for _ in range(100):
+        if loop.poll_once(timeout_ms=300):
+            break
+    assert handled == [1, 2, 3, 4]
+    assert committed(group, topics) == 3  # held again
+    loop.run(StopAfterPolls(0))  # stops at once, committing what is held; closes the clients
+    assert committed(group, topics) == 4

@@ -223,3 +223,71 @@ def test_each_event_carries_its_request_correlation_id():
     loop, _ = loop_with(consumer, lambda batch: got.extend(r.correlation_id for r in batch))
     loop.poll_once()
     assert got == ["req-1", None]
+
+
+# -- the commit interval -------------------------------------------------------------------
+
+
+def test_commit_due_once_the_oldest_staged_offset_waited_the_interval():
+    assert base.commit_due(None, now=5.0, interval_s=0.0) is False  # nothing staged
+    assert base.commit_due(5.0, now=5.0, interval_s=0.0) is True  # 0: after every poll
+    assert base.commit_due(5.0, now=5.9, interval_s=1.0) is False
+    assert base.commit_due(5.0, now=6.0, interval_s=1.0) is True
+
+
+class AssignedConsumer(FakeConsumer):
+    def __init__(self, partitions):
+        super().__init__(partitions)
+        self.assigned = set(self.log)
+
+    def assignment(self) -> set:
+        return set(self.assigned)
+
+
+def interval_loop(consumer, now):
+    loop = base.ConsumerLoop(
+        "g",
+        lambda batch: None,
+        consumer=consumer,
+        producer=FakeProducer(),
+        sleep=lambda _: None,
+        commit_interval_s=1.0,
+        clock=lambda: now[0],
+    )
+    return loop
+
+
+def test_offsets_are_held_for_the_interval_and_then_committed_together():
+    consumer = AssignedConsumer({0: [env(1)], 1: [env(2)]})
+    now = [10.0]
+    loop = interval_loop(consumer, now)
+    loop.poll_once()
+    assert consumer.commits == []
+    consumer.log[TopicPartition(TOPIC, 0)].append(Message(TOPIC, 0, 1, b"1", env(3)))
+    now[0] = 10.5
+    loop.poll_once()
+    assert consumer.commits == []  # the oldest has waited 0.5 s
+    consumer.log[TopicPartition(TOPIC, 1)].append(Message(TOPIC, 1, 1, b"1", env(4)))
+    now[0] = 11.0
+    loop.poll_once()  # still events coming, and the oldest has waited the interval
+    assert consumer.commits == [{0: 2, 1: 2}]
+
+
+def test_an_empty_poll_commits_what_is_held_at_once():
+    consumer = AssignedConsumer({0: [env(1)]})
+    now = [10.0]
+    loop = interval_loop(consumer, now)
+    loop.poll_once()
+    assert consumer.commits == []
+    loop.poll_once()  # caught up: nothing to wait for
+    assert consumer.commits == [{0: 1}]
+
+
+def test_offsets_staged_before_a_rebalance_are_dropped_not_committed():
+    consumer = AssignedConsumer({0: [env(1)], 1: [env(2)]})
+    now = [10.0]
+    loop = interval_loop(consumer, now)
+    loop.poll_once()
+    consumer.assigned = {TopicPartition(TOPIC, 1)}  # partition 0 went to another member
+    loop.poll_once()  # an empty poll: it would commit what is held, but that was dropped
+    assert consumer.commits == []  # re-read by whoever has them now: never overwritten
