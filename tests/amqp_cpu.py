@@ -1,0 +1,89 @@
+"""CPU per message of the AMQP client's side of a Celery task, as the worker pays it:
+publishing a task (Celery's send_task, confirm mode: what a step does to queue the next) and
+receiving one (kombu consumer, prefetch, decode, ack: what the worker's consumer thread does
+before Celery's strategy). Against the stack's RabbitMQ, on a private queue deleted at the end.
+
+    python -m tests.amqp_cpu [--tasks N] [--rounds R]
+
+To compare py-amqp compiled (the venv, stack/speedups.py) with pure Python, run it a second
+time with a pure copy first on the path:
+
+    pip install --no-deps --target /tmp/amqp-pure amqp==<pinned>
+    PYTHONPATH=/tmp/amqp-pure python -m tests.amqp_cpu
+
+Medians over the rounds, this process's CPU only (time.process_time). Figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+
+import amqp.serialization
+from kombu import Consumer, Queue
+
+from app.core import task_queue
+
+
+def publish(app, n: int) -> float:
+    cpu0 = time.process_time()
+    with app.producer_or_acquire() as producer:
+        for i in range(n):
+            app.send_task(task_queue.VALIDATE_ORDER, args=[i], producer=producer)
+    return (time.process_time() - cpu0) * 1000 / n
+
+
+def consume(app, queue: Queue, n: int) -> float:
+    seen = 0
+
+    def on_message(body, message) -> None:
+        nonlocal seen
+        message.ack()
+        seen += 1
+
+    cpu0 = time.process_time()
+    with (
+        app.connection_for_read() as conn,
+        Consumer(conn, [queue], callbacks=[on_message], accept=["json"], prefetch_count=32),
+    ):
+        while seen < n:
+            try:
+                conn.drain_events(timeout=5)
+            except TimeoutError:
+                break
+    if seen < n:
+        raise SystemExit(f"only {seen} of {n} messages came back")
+    return (time.process_time() - cpu0) * 1000 / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    name = f"comanda-amqp-cpu-{uuid.uuid4().hex[:6]}"
+    queue = Queue(name, durable=True)
+    app = task_queue.make_celery("amqp-cpu")
+    app.conf.task_default_queue = name
+    app.conf.task_queues = [queue]
+    app.conf.task_routes = {}
+    kind = "compiled" if amqp.serialization.__file__.endswith(".so") else "pure Python"
+    runs: list[tuple[float, float]] = []
+    try:
+        for _ in range(args.rounds):
+            runs.append((publish(app, args.tasks), consume(app, queue, args.tasks)))
+    finally:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(name)
+    pub = statistics.median(r[0] for r in runs)
+    con = statistics.median(r[1] for r in runs)
+    print(
+        f"amqp {kind:11s}  publish {pub:.3f} ms/task   receive+ack {con:.3f} ms/task"
+        f"   ({args.rounds} rounds of {args.tasks})"
+    )
+
+
+if __name__ == "__main__":
+    main()
