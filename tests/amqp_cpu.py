@@ -1,7 +1,10 @@
 """CPU per message of the AMQP client's side of a Celery task, as the worker pays it:
 publishing a task (Celery's send_task, confirm mode: what a step does to queue the next) and
 receiving one (kombu consumer, prefetch, decode, ack: what the worker's consumer thread does
-before Celery's strategy). Against the stack's RabbitMQ, on a private queue deleted at the end.
+before Celery's strategy). Publishing is measured twice, alternated: with Celery's defaults,
+and with the options workers/publishing.py gives a step (reprs given, no per-publish declare
+of a queue the worker consumes). Against the stack's RabbitMQ, on a private queue deleted at
+the end.
 
     python -m tests.amqp_cpu [--tasks N] [--rounds R]
 
@@ -25,13 +28,16 @@ import amqp.serialization
 from kombu import Consumer, Queue
 
 from app.core import task_queue
+from workers import publishing
 
 
-def publish(app, n: int) -> float:
+def publish(app, n: int, queue: str | None = None) -> float:
+    """``queue``: with the options follow() gives a step sent to a queue the worker consumes."""
     cpu0 = time.process_time()
     with app.producer_or_acquire() as producer:
         for i in range(n):
-            app.send_task(task_queue.VALIDATE_ORDER, args=[i], producer=producer)
+            extra = publishing.options(i, queue, {queue}) if queue else {}
+            app.send_task(task_queue.VALIDATE_ORDER, args=(i,), producer=producer, **extra)
     return (time.process_time() - cpu0) * 1000 / n
 
 
@@ -70,18 +76,19 @@ def main() -> None:
     app.conf.task_queues = [queue]
     app.conf.task_routes = {}
     kind = "compiled" if amqp.serialization.__file__.endswith(".so") else "pure Python"
-    runs: list[tuple[float, float]] = []
+    runs: list[tuple[float, float, float]] = []
     try:
         for _ in range(args.rounds):
-            runs.append((publish(app, args.tasks), consume(app, queue, args.tasks)))
+            plain = publish(app, args.tasks)
+            given = publish(app, args.tasks, queue=name)
+            runs.append((plain, given, consume(app, queue, 2 * args.tasks)))
     finally:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_delete(name)
-    pub = statistics.median(r[0] for r in runs)
-    con = statistics.median(r[1] for r in runs)
+    plain, given, con = (statistics.median(r[i] for r in runs) for i in range(3))
     print(
-        f"amqp {kind:11s}  publish {pub:.3f} ms/task   receive+ack {con:.3f} ms/task"
-        f"   ({args.rounds} rounds of {args.tasks})"
+        f"amqp {kind:11s}  publish {plain:.3f} ms/task (as follow() does: {given:.3f})"
+        f"   receive+ack {con:.3f} ms/task   ({args.rounds} rounds of {args.tasks})"
     )
 
 
