@@ -20,6 +20,7 @@ from app.core.models import OutboxEvent, utcnow
 from app.orders import pipeline, sweeps
 from app.orders.pipeline import Step
 from app.payments.gateway import GatewayTransientError, SimulatedGateway
+from workers import publishing
 from workers.celery_app import app
 
 log = logging.getLogger("comanda.tasks")
@@ -53,7 +54,9 @@ gateway = SimulatedGateway()
 
 def follow(step: Step | None, order_id: int) -> None:
     if step is not None:
-        STEP_TASKS[step].delay(order_id)
+        task = STEP_TASKS[step]
+        # .delay(order_id), minus work Celery repeats per message (workers/publishing.py).
+        task.apply_async((order_id,), **publishing.for_step(task.name, order_id))
 
 
 @app.task(base=PipelineTask, step=Step.VALIDATE, **RETRY)
