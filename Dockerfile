@@ -25,12 +25,6 @@ COPY pyproject.toml README.md ./
 RUN mkdir -p app roles events workers seeds stack \
     && /opt/venv/bin/pip install . \
     && /opt/venv/bin/pip uninstall -y comanda
-# py-amqp rebuilt with its C speedups, as `make up` does (stack/speedups.py); the build
-# tools leave the venv again.
-COPY stack/speedups.py ./
-RUN /opt/venv/bin/python speedups.py \
-    && /opt/venv/bin/python speedups.py --check \
-    && /opt/venv/bin/pip uninstall -y cython wheel
 COPY app ./app
 COPY roles ./roles
 COPY events ./events

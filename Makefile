@@ -25,12 +25,10 @@ help:
 	@echo "make demo    list the concept demos; make demo-<concept> runs one (docs/DEMOS.md)"
 	@echo "make status | logs | env | lint"
 
-# The venv is rebuilt when pyproject.toml or the speedups build changes. stack/speedups.py
-# then rebuilds py-amqp with its C speedups (Cython; a no-op once they are in).
-$(STAMP): pyproject.toml stack/speedups.py
+# The venv is rebuilt when pyproject.toml changes.
+$(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
 	.venv/bin/pip install -q -e '.[dev]'
-	$(PY) -m stack.speedups
 	@touch $@
 
 venv .venv: $(STAMP)

@@ -8,11 +8,9 @@ the end.
 
     python -m tests.amqp_cpu [--tasks N] [--rounds R]
 
-To compare py-amqp compiled (the venv, stack/speedups.py) with pure Python, run it a second
-time with a pure copy first on the path:
-
-    pip install --no-deps --target /tmp/amqp-pure amqp==<pinned>
-    PYTHONPATH=/tmp/amqp-pure python -m tests.amqp_cpu
+To compare another py-amqp build (e.g. one compiled with its Cython speedups, tried in the
+fifth round: docs/perf-celery.md) with the venv's, run it a second time with that copy
+first on PYTHONPATH.
 
 Medians over the rounds, this process's CPU only (time.process_time). Figures only.
 """
