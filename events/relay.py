@@ -38,6 +38,12 @@ NEXT_BATCH = (
 )
 # By id list, never by range: a lower id may commit after a higher one was published.
 MARK = "update outbox set published_at = now() where id = any(%s)"
+# PostgreSQL estimates a generic plan of `id = any($1)` at 10 ids, dearer than the custom
+# plan of each batch's few, so on a full outbox the prepared MARK never settled on its cached
+# plan and was planned again on every batch (pg_stat_statements at 15 orders/s: 790 plans in
+# 790 calls, 0.2 ms of PostgreSQL per order). The generic plan is the same primary-key index
+# scan, and the relay's other statements already ran on theirs.
+OPTIONS = "-c plan_cache_mode=force_generic_plan"
 
 
 def _headers(raw: str | None, event_type: str) -> list[tuple[str, bytes]]:
@@ -84,6 +90,17 @@ def relay_batch(producer, conn: psycopg.Connection, limit: int = BATCH) -> int:
     return len(rows)
 
 
+def connect(conninfo: str | None = None, options: str = "") -> psycopg.Connection:
+    """The relay's own connection: autocommit (BEGIN and COMMIT are statements of its
+    pipeline), with the plan cache mode above."""
+    return psycopg.connect(
+        conninfo or _conninfo(),
+        autocommit=True,
+        connect_timeout=3,
+        options=f"{OPTIONS} {options}".strip(),
+    )
+
+
 def _conninfo() -> str:
     url = make_url(get_settings().database_url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
@@ -119,7 +136,7 @@ class Relay:
         if self.producer is None:
             self.producer = make_producer(client_id="comanda-relay", max_block_ms=10000)
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(_conninfo(), autocommit=True, connect_timeout=3)
+            self.conn = connect()
         return relay_batch(self.producer, self.conn)
 
     def failed(self, state) -> None:

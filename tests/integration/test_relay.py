@@ -25,13 +25,14 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def outbox(test_db):
-    """A connection (autocommit, as the relay's) whose ``outbox`` is a private empty copy."""
+    """The relay's own kind of connection (relay.connect) whose ``outbox`` is a private
+    empty copy."""
     dsn = make_url(test_db).set(drivername="postgresql").render_as_string(hide_password=False)
     schema = f"relay_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(dsn, autocommit=True)
     admin.execute(f"create schema {schema}")
     admin.execute(f"create table {schema}.outbox (like public.outbox including all)")
-    conn = psycopg.connect(dsn, autocommit=True, options=f"-c search_path={schema}")
+    conn = relay.connect(dsn, options=f"-c search_path={schema}")
     yield conn
     conn.close()
     admin.execute(f"drop schema {schema} cascade")
@@ -136,3 +137,22 @@ def test_a_batch_does_nothing_while_another_relay_holds_the_lock(outbox, private
             producer.close()
         assert unpublished(outbox) == 2
     assert outbox.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_the_mark_runs_on_its_cached_plan_not_planned_per_batch(outbox, private_topic):
+    """psycopg prepares a statement on its 6th run; PostgreSQL would then plan the mark's
+    id list again on every execution (custom plans), as its generic plan looks dearer.
+    The relay's connection keeps the generic one: after a dozen batches the mark has run
+    prepared, on no custom plan."""
+    producer = make_producer(client_id=f"test-relay-{uuid.uuid4().hex[:6]}")
+    try:
+        for _ in range(12):
+            add_rows(outbox, private_topic, 2)
+            assert relay.relay_batch(producer, outbox) == 2
+    finally:
+        producer.close(timeout=5)
+    generic, custom = outbox.execute(
+        "select generic_plans, custom_plans from pg_prepared_statements"
+        " where statement like 'update outbox set published_at%'"
+    ).fetchone()
+    assert generic >= 1 and custom == 0
