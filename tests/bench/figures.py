@@ -52,7 +52,7 @@ def tail_max(backlog: list[dict]) -> int:
 # validation's and the reservation's), read by 3 consumer groups (pipeline, restaurant feed,
 # admin projection), and 3 Celery step tasks (validate, reserve, authorize). A phase measures
 # its own (tests/bench/openloop.py: Kafka end offsets and RabbitMQ publishes over the phase).
-DEFAULT_PER_ORDER = {"events": 3.0, "tasks": 3.0, "groups": 3}
+DEFAULT_PER_ORDER = {"events": 3.0, "tasks": 3.0, "groups": 3, "commit_s": 0.0}
 LEVEL_S = 1.0  # the tail of the load may hold about a second of work of any kind...
 GROWTH_S = 0.5  # ...and must not have grown by more than half a second of work over the load
 WARMUP_S = 1.0  # the first second fills the pipeline from empty: a ramp, not a trend
@@ -89,8 +89,11 @@ def backlog_seconds(
     rows and Kafka lag over the events a second of orders makes, the RabbitMQ queue over
     the tasks it makes, the orders still PLACED over the orders it brings. Kafka lag is
     per consumer group (each group reads every event): the slowest group when the sample
-    has them apart, else the sum over the groups divided by their number. A kind the
-    sample missed (-1 or absent) is left out."""
+    has them apart, else the sum over the groups divided by their number, less
+    ``commit_s``: the groups commit their offsets at most that often (events/consumers/
+    base.py), so the lag read from committed offsets holds up to that much handled work by
+    design; what lies beyond it is behind. A kind the sample missed (-1 or absent) is left
+    out."""
     per = {**DEFAULT_PER_ORDER, **(per_order or {})}
     events_s = max(per["events"], 1e-9) * max(rate, 1e-9)
     tasks_s = max(per["tasks"], 1e-9) * max(rate, 1e-9)
@@ -99,10 +102,11 @@ def backlog_seconds(
     if isinstance(outbox, int | float) and outbox >= 0:
         out["outbox"] = outbox / events_s
     by_group = sample.get("kafka_lag_groups")
+    held_s = max(float(per.get("commit_s", 0.0)), 0.0)
     if isinstance(by_group, Mapping) and by_group and min(by_group.values()) >= 0:
-        out["kafka_lag"] = max(by_group.values()) / events_s
+        out["kafka_lag"] = max(max(by_group.values()) / events_s - held_s, 0.0)
     elif isinstance(lag := sample.get("kafka_lag", -1), int | float) and lag >= 0:
-        out["kafka_lag"] = lag / max(per["groups"], 1) / events_s
+        out["kafka_lag"] = max(lag / max(per["groups"], 1) / events_s - held_s, 0.0)
     queue = sample.get("rabbitmq", -1)
     if isinstance(queue, int | float) and queue >= 0:
         out["rabbitmq"] = queue / tasks_s

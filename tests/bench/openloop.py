@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from app.core.settings import get_settings
 from tests.bench import figures, probe, procstat
 from tests.bench.harness import Progress
 from tests.bench.loadgen import Client
@@ -82,6 +83,7 @@ def open_loop(
 
     lat = [(a - p) * 1000 for p, a in got.values()]
     per_order = figures.measured_per_order(backlog, len(ids))
+    per_order["commit_s"] = get_settings().kafka_commit_interval_ms / 1000
     _, level = figures.bounded(backlog, rate, offered_s, per_order)
     per_process = figures.cpu_per_order(cpu0, cpu1, len(got))
     total = sum(per_process.values())  # NaN when none went through

@@ -153,6 +153,18 @@ def test_backlog_seconds_count_each_kind_in_its_own_work():
     assert figures.work_seconds({"kafka_lag": -1}, 10) == 0.0
 
 
+def test_kafka_lag_within_the_commit_interval_is_not_a_backlog():
+    # The groups commit at most once a second: a committed-offset lag of up to a second of
+    # handled events is there by design; only what lies beyond it counts.
+    held = {"kafka_lag_groups": {"pipeline": 27, "feed": 30, "projection": 12}}
+    per = {"events": 3, "commit_s": 1.0}
+    assert figures.backlog_seconds(held, 10, per)["kafka_lag"] == 0.0
+    behind = {"kafka_lag_groups": {"pipeline": 75, "feed": 30, "projection": 12}}
+    assert figures.backlog_seconds(behind, 10, per)["kafka_lag"] == pytest.approx(1.5)
+    # runs stored before the interval committed after every poll: nothing held
+    assert figures.backlog_seconds(held, 10, {"events": 3})["kafka_lag"] == pytest.approx(1.0)
+
+
 def test_per_order_counts_come_from_the_phase_when_it_measured_them():
     samples = [
         {"kafka_end": 1000, "kafka_lag_groups": {"a": 0, "b": 0}},
