@@ -1,12 +1,13 @@
-"""`make up` on a running PostgreSQL whose rendered config changed restarts it, so settings
-read only at a server start (shared_preload_libraries: COMANDA_PG_STAT_STATEMENTS) take
-effect instead of being silently ignored (stack/postgres.py, docs/perf-services.md)."""
+"""The services' rendered configs. `make up` on a running PostgreSQL whose rendered config
+changed restarts it, so settings read only at a server start (shared_preload_libraries:
+COMANDA_PG_STAT_STATEMENTS) take effect instead of being silently ignored; RabbitMQ's
+statistics interval (stack/postgres.py, stack/rabbitmq.py, docs/perf-services.md)."""
 
 from __future__ import annotations
 
 import pytest
 
-from stack import postgres
+from stack import postgres, rabbitmq
 from stack.config import Config
 
 pytestmark = pytest.mark.unit
@@ -41,3 +42,10 @@ def test_the_conf_stays_durable(cfg):
     lines = postgres._conf(cfg).splitlines()
     for line in ("fsync = on", "synchronous_commit = on", "full_page_writes = on"):
         assert line in lines
+
+
+def test_rabbitmq_gathers_statistics_every_15_s(cfg):
+    """The management plugin's statistics interval (stack/rabbitmq.py); a change of it
+    restarts a running node at `make up` (its _stale check compares the rendered file)."""
+    lines = rabbitmq._conf_text(cfg).splitlines()
+    assert "collect_statistics_interval = 15000" in lines
