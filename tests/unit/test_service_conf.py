@@ -6,9 +6,10 @@ statistics interval (stack/postgres.py, stack/rabbitmq.py, docs/perf-services.md
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from stack import postgres, rabbitmq
-from stack.config import Config
+from stack.config import REPO, Config
 
 pytestmark = pytest.mark.unit
 
@@ -49,3 +50,11 @@ def test_rabbitmq_gathers_statistics_every_15_s(cfg):
     restarts a running node at `make up` (its _stale check compares the rendered file)."""
     lines = rabbitmq._conf_text(cfg).splitlines()
     assert "collect_statistics_interval = 15000" in lines
+
+
+def test_compose_rabbitmq_gathers_statistics_every_15_s():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    env = compose["services"]["rabbitmq"]["environment"]
+    assert env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"].split() == [
+        "-rabbit", "collect_statistics_interval", "15000"
+    ]  # fmt: skip
