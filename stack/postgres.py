@@ -196,7 +196,19 @@ def app_ready(cfg: Config) -> bool:
         return conn.execute("select 1").fetchone() == (1,)
 
 
+def _conf_changed(cfg: Config) -> bool:
+    try:
+        return (pgdata(cfg) / "comanda.conf").read_text() != _conf(cfg)
+    except OSError:
+        return True
+
+
 def start(cfg: Config, name: str = NAME) -> None:
+    if running_pid(cfg) and _conf_changed(cfg):
+        # Some settings (shared_preload_libraries: COMANDA_PG_STAT_STATEMENTS) take effect
+        # only at a server start: left running, the server would silently keep the old ones.
+        log("postgres: its config changed; restarting the server")
+        stop(cfg)
     if running_pid(cfg):
         _ensure_app_role(cfg)
         if app_ready(cfg):
