@@ -88,14 +88,17 @@ def setup_rush(
     url: str, ca_file: str | None, customers: int, shape: rush.Shape
 ) -> tuple[list[str], list[dict]]:
     """The bench's lunch rush (tests/bench/rush.py): ``shape.restaurants`` restaurants of its
-    own with ``shape.items`` dishes each (rush.STOCK units), a few customers' tokens, and the
-    seeded sequence of order bodies over them."""
+    own with ``shape.items`` dishes each (rush.STOCK units) and a day to accept
+    (rush.ACCEPTANCE_S), a few customers' tokens, and the seeded sequence of order bodies
+    over them."""
     tag = uuid.uuid4().hex[:8]
     admin = client(url, ca_file)
     admin.login("admin@comanda.dev", "admin-password")
     menu = []
     for n in range(shape.restaurants):
-        _, shop_id, items = _restaurant(admin, url, ca_file, f"{tag}-{n}", shape.items)
+        _, shop_id, items = _restaurant(
+            admin, url, ca_file, f"{tag}-{n}", shape.items, rush.ACCEPTANCE_S
+        )
         menu.append((shop_id, items))
     tokens, _ = _customers(url, ca_file, tag, customers)
     return tokens, rush.bodies(menu, shape)
