@@ -322,12 +322,14 @@ class ConsumerLoop:
                 if p.commit is not None and p.commit > p.messages[0].offset
             }
         )
-        # An empty poll means the group has caught up: nothing to share a commit with, so
-        # what is staged goes now (the lag reads 0 within one fetch wait of the last event).
-        self._commit_if_due(force=not records)
+        # Rewinds first: a commit can fail with Kafka itself (the poll is then retried), and a
+        # partition left unrewound would read on past the messages it must read again.
         for part in parts:
             if part.rewind is not None:
                 self.consumer.seek(part.tp, part.rewind)
+        # An empty poll means the group has caught up: nothing to share a commit with, so
+        # what is staged goes now (the lag reads 0 within one fetch wait of the last event).
+        self._commit_if_due(force=not records)
         return sum(len(p.messages) for p in parts)
 
     # -- commits -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from kafka.errors import KafkaConnectionError
 from kafka.structs import TopicPartition
 from sqlalchemy.exc import OperationalError
 
@@ -233,6 +234,26 @@ def test_commit_due_once_the_oldest_staged_offset_waited_the_interval():
     assert base.commit_due(5.0, now=5.0, interval_s=0.0) is True  # 0: after every poll
     assert base.commit_due(5.0, now=5.9, interval_s=1.0) is False
     assert base.commit_due(5.0, now=6.0, interval_s=1.0) is True
+
+
+class CommitDown(FakeConsumer):
+    def commit(self, offsets) -> None:
+        raise KafkaConnectionError("kafka down")
+
+
+def test_a_commit_that_fails_with_kafka_still_leaves_the_outage_rewound():
+    # The database is down (the batch is rewound) and Kafka fails the commit of the
+    # dead-lettered poison: the poll is retried, and the partitions must already be back at
+    # their first unhandled message, or the next poll would read on past them.
+    consumer = CommitDown({0: [b"poison", env(1)], 1: [env(2)]})
+
+    def handler(batch):
+        raise db_down()
+
+    loop, _ = loop_with(consumer, handler)
+    with pytest.raises(KafkaConnectionError):
+        loop.poll_once()
+    assert sorted(consumer.seeks) == [(0, 1), (1, 0)]
 
 
 class AssignedConsumer(FakeConsumer):
