@@ -4,7 +4,7 @@ its events written in the caller's transaction (the outbox)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -199,10 +199,13 @@ def write_sql(shape: tuple[tuple[str, int], ...]) -> str:
     return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
 
 
-def write_rows(drafts: list[Draft]) -> dict[str, list[tuple]]:
+def write_rows(
+    drafts: list[Draft], traces: Mapping[int, str | None] | None = None
+) -> dict[str, list[tuple]]:
     """The rows each part writes for the drafts (parts without rows left out), each a tuple
-    in the order of _PARTS' columns. Pure but for the settings' topic and the correlation id
-    of the current task."""
+    in the order of _PARTS' columns. Each event carries its order's correlation id from
+    ``traces`` (order id -> id: a batch task's orders came from different requests), else
+    the current task's. Pure but for the settings' topic and that current id."""
     rows: dict[str, list[tuple]] = {
         "orders": [
             (
@@ -256,7 +259,8 @@ def write_rows(drafts: list[Draft]) -> dict[str, list[tuple]]:
                 occurred_at=event.at,
                 data=event.data,
             )
-            row = outbox.row(envelope)  # the one shape of an outbox row
+            trace = traces.get(d.order.id) if traces else None
+            row = outbox.row(envelope, trace)  # the one shape of an outbox row
             rows["outbox"].append(
                 (
                     row["event_id"],
@@ -270,9 +274,11 @@ def write_rows(drafts: list[Draft]) -> dict[str, list[tuple]]:
     return {part: found for part, found in rows.items() if found}
 
 
-def write_statement(drafts: list[Draft]) -> tuple[str, dict[str, Any]]:
+def write_statement(
+    drafts: list[Draft], traces: Mapping[int, str | None] | None = None
+) -> tuple[str, dict[str, Any]]:
     """The SQL and the parameters writing the drafts in one statement."""
-    rows = write_rows(drafts)
+    rows = write_rows(drafts, traces)
     params: dict[str, Any] = {}
     for part, found in rows.items():
         prefix, columns, _ = _PARTS[part]
@@ -283,7 +289,9 @@ def write_statement(drafts: list[Draft]) -> tuple[str, dict[str, Any]]:
     return write_sql(tuple((part, len(found)) for part, found in rows.items())), params
 
 
-def write(conn: Connection, drafts: list[Draft]) -> None:
+def write(
+    conn: Connection, drafts: list[Draft], traces: Mapping[int, str | None] | None = None
+) -> None:
     """Write what the drafts decided, in the caller's transaction: the stock given back
     (if any) in one statement, then the orders, their lines, payments, timeline rows and
     outbox events in one more (one per CHUNK drafts). The orders must be locked by the
@@ -303,4 +311,4 @@ def write(conn: Connection, drafts: list[Draft]) -> None:
             [{"m_id": item, "units": units} for item, units in sorted(released.items())],
         )
     for start in range(0, len(drafts), CHUNK):
-        conn.exec_driver_sql(*write_statement(drafts[start : start + CHUNK]))
+        conn.exec_driver_sql(*write_statement(drafts[start : start + CHUNK], traces))

@@ -48,6 +48,9 @@ ORDER_COLUMNS = (
 _ORDER_SQL = "SELECT " + ", ".join(c.name for c in ORDER_COLUMNS) + " FROM orders"
 LOCK_ONE = _ORDER_SQL + " WHERE id = %(id)s FOR UPDATE"
 READ_ONE = _ORDER_SQL + " WHERE id = %(id)s"
+# A step's batch: the rows locked in id order (LockRows runs over the sorted rows), the order
+# every batch and every single-order lock agrees on, so two batches never deadlock.
+LOCK_MANY = _ORDER_SQL + " WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
 # The orders (unlocked, after the lock) left-joined to their lines and payment: one row per
 # line, or a single row for an order without lines. With the shop, each line's menu item of
 # the order's restaurant and the restaurant itself (validate's one read besides the lock).
@@ -70,6 +73,9 @@ COMPLETE_ONE = _COMPLETE.format(shop_columns="", shop_joins="", where="o.id = %(
 COMPLETE_MANY = _COMPLETE.format(shop_columns="", shop_joins="", where="o.id = ANY(%(ids)s)")
 COMPLETE_WITH_SHOP = _COMPLETE.format(
     shop_columns=_SHOP_COLUMNS, shop_joins=_SHOP_JOINS, where="o.id = %(id)s"
+)
+COMPLETE_MANY_WITH_SHOP = _COMPLETE.format(
+    shop_columns=_SHOP_COLUMNS, shop_joins=_SHOP_JOINS, where="o.id = ANY(%(ids)s)"
 )
 
 
@@ -131,28 +137,61 @@ def load(conn: Connection, order_id: int, lock: bool = True) -> OrderFacts | Non
     return _complete(conn, rows).get(order_id)
 
 
+def load_many(conn: Connection, order_ids: Sequence[int]) -> dict[int, OrderFacts]:
+    """Orders by id, locked FOR UPDATE in id order (those that exist)."""
+    if len(order_ids) == 1:
+        found = load(conn, order_ids[0])
+        return {found.id: found} if found else {}
+    rows = conn.exec_driver_sql(LOCK_MANY, {"ids": list(order_ids)}).all()
+    return _complete(conn, rows)
+
+
 def load_with_shop(conn: Connection, order_id: int) -> tuple[OrderFacts | None, Shop | None]:
     """One order, locked FOR UPDATE, and what ``shop`` reads for it: its lines, payment,
     restaurant and the restaurant's menu items the lines name, in one statement after the
     lock (two round trips where load + shop take three)."""
-    row = conn.exec_driver_sql(LOCK_ONE, {"id": order_id}).first()
-    if row is None:
-        return None, None
-    lines: list[Line] = []
-    payment: Pay | None = None
-    entries: dict[int, MenuEntry] = {}
-    is_open: bool | None = None
-    for r in conn.exec_driver_sql(COMPLETE_WITH_SHOP, {"id": order_id}):
+    return load_many_with_shop(conn, [order_id]).get(order_id, (None, None))
+
+
+def load_many_with_shop(
+    conn: Connection, order_ids: Sequence[int]
+) -> dict[int, tuple[OrderFacts, Shop | None]]:
+    """load_with_shop for a batch: the orders locked in id order, then their lines, payments,
+    restaurants and menu items in one more statement, whatever the batch's size."""
+    one = len(order_ids) == 1
+    if one:
+        rows = conn.exec_driver_sql(LOCK_ONE, {"id": order_ids[0]}).all()
+    else:
+        rows = conn.exec_driver_sql(LOCK_MANY, {"ids": list(order_ids)}).all()
+    if not rows:
+        return {}
+    lines: dict[int, list[Line]] = {row.id: [] for row in rows}
+    payments: dict[int, Pay] = {}
+    entries: dict[int, dict[int, MenuEntry]] = {row.id: {} for row in rows}
+    is_open: dict[int, bool] = {}
+    query, params = (
+        (COMPLETE_WITH_SHOP, {"id": order_ids[0]})
+        if one
+        else (COMPLETE_MANY_WITH_SHOP, {"ids": [row.id for row in rows]})
+    )
+    for r in conn.exec_driver_sql(query, params):
         if r.id is not None:
-            lines.append(_line(r))
+            lines[r.order_id].append(_line(r))
         if r.idempotency_key is not None:
-            payment = Pay(r.idempotency_key, r.amount_cents, PaymentStatus(r.payment_status))
+            payments[r.order_id] = Pay(
+                r.idempotency_key, r.amount_cents, PaymentStatus(r.payment_status)
+            )
         if r.shop_id is not None:
-            is_open = r.is_open
+            is_open[r.order_id] = r.is_open
         if r.m_id is not None:
-            entries[r.m_id] = MenuEntry(r.m_id, r.m_name, r.m_price, r.m_available)
-    order = _facts(row, tuple(lines), payment)
-    return order, None if is_open is None else Shop(is_open=is_open, menu=entries)
+            entries[r.order_id][r.m_id] = MenuEntry(r.m_id, r.m_name, r.m_price, r.m_available)
+    return {
+        row.id: (
+            _facts(row, tuple(lines[row.id]), payments.get(row.id)),
+            None if row.id not in is_open else Shop(is_open=is_open[row.id], menu=entries[row.id]),
+        )
+        for row in rows
+    }
 
 
 def load_where(conn: Connection, condition: ColumnElement[bool], limit: int) -> list[OrderFacts]:
@@ -169,22 +208,19 @@ def load_where(conn: Connection, condition: ColumnElement[bool], limit: int) -> 
     return list(_complete(conn, rows).values())
 
 
-PAYMENT_CALL = """SELECT o.status, o.stage, o.payment_token, o.total_cents,
+_PAYMENT_CALL = """SELECT o.id, o.status, o.stage, o.payment_token, o.total_cents,
  p.status AS payment_status, p.idempotency_key, r.acceptance_seconds
 FROM orders o
 JOIN restaurants r ON r.id = o.restaurant_id
 LEFT JOIN payments p ON p.order_id = o.id
-WHERE o.id = %(id)s"""
+WHERE {where}"""
+PAYMENT_CALL = _PAYMENT_CALL.format(where="o.id = %(id)s")
+PAYMENT_CALLS = _PAYMENT_CALL.format(where="o.id = ANY(%(ids)s)")
 
 
-def payment_call(conn: Connection, order_id: int) -> PaymentCall | None:
-    """What a gateway step needs before its call, in one unlocked statement: the order's
-    state, its payment, and its restaurant's time to accept."""
-    row = conn.exec_driver_sql(PAYMENT_CALL, {"id": order_id}).first()
-    if row is None:
-        return None
+def _payment_call(row) -> PaymentCall:
     return PaymentCall(
-        order_id=order_id,
+        order_id=row.id,
         status=Status(row.status),
         stage=Stage(row.stage),
         payment=PaymentStatus(row.payment_status) if row.payment_status else None,
@@ -193,6 +229,22 @@ def payment_call(conn: Connection, order_id: int) -> PaymentCall | None:
         amount_cents=row.total_cents,
         acceptance_seconds=row.acceptance_seconds if row.acceptance_seconds is not None else 300,
     )
+
+
+def payment_call(conn: Connection, order_id: int) -> PaymentCall | None:
+    """What a gateway step needs before its call, in one unlocked statement: the order's
+    state, its payment, and its restaurant's time to accept."""
+    row = conn.exec_driver_sql(PAYMENT_CALL, {"id": order_id}).first()
+    return None if row is None else _payment_call(row)
+
+
+def payment_calls(conn: Connection, order_ids: Sequence[int]) -> dict[int, PaymentCall]:
+    """payment_call for a batch, in one unlocked statement."""
+    if len(order_ids) == 1:
+        call = payment_call(conn, order_ids[0])
+        return {call.order_id: call} if call else {}
+    rows = conn.exec_driver_sql(PAYMENT_CALLS, {"ids": list(order_ids)})
+    return {row.id: _payment_call(row) for row in rows}
 
 
 def acceptance_seconds(conn: Connection, restaurant_id: int) -> int:

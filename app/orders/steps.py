@@ -7,6 +7,7 @@ changes nothing and only says what the order needs next.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -34,6 +35,9 @@ class Step(StrEnum):
     CAPTURE = "capture"
     VOID = "void"
 
+
+# The steps that call the payment gateway, and so wait on its latency once per order.
+GATEWAY_STEPS = frozenset({Step.AUTHORIZE, Step.CAPTURE, Step.VOID})
 
 # While PLACED, the stage says which step is due.
 STAGE_STEP = {
@@ -146,6 +150,27 @@ def stock_wanted(order: OrderFacts) -> list[tuple[int, int]] | None:
     if next_step(order) != Step.RESERVE:
         return None
     return held_stock(order.items, StockState.NONE)
+
+
+def allocate(
+    stock: Mapping[int, int], claims: Sequence[tuple[int, Sequence[tuple[int, int]]]]
+) -> tuple[dict[int, bool], dict[int, int]]:
+    """A batch's stock claims against what each menu item has (``stock``, menu item ->
+    units, read under lock): each claim, ``(order id, [(menu item, units)])`` in the order
+    given, takes every line's units or none, as one order's claim does, so an order that
+    cannot be served leaves its units to the ones after it. An item missing from ``stock``
+    serves nobody. Returns whether each order got its stock, and the units taken per item."""
+    left = dict(stock)
+    granted: dict[int, bool] = {}
+    taken: dict[int, int] = {}
+    for order_id, wanted in claims:
+        ok = all(left.get(item, 0) >= units for item, units in wanted)
+        granted[order_id] = ok
+        if ok:
+            for item, units in wanted:
+                left[item] -= units
+                taken[item] = taken.get(item, 0) + units
+    return granted, {item: units for item, units in taken.items() if units}
 
 
 def reserved(order: OrderFacts, taken: bool, now: datetime, stuck: timedelta) -> Draft:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.core.lifecycle import StockState, move_stock
 from app.core.models import MenuItem, Order
+from app.orders.steps import allocate
 
 
 def _quantities(order: Order, state: StockState) -> list[tuple[int, int]]:
@@ -36,6 +37,11 @@ _TAKE = """WITH wanted(id, units) AS (VALUES {values}),
 UPDATE menu_items m SET stock = m.stock - w.units FROM wanted w, locked l
 WHERE m.id = w.id AND l.id = m.id AND m.stock >= w.units RETURNING m.id"""
 GIVE_BACK = "UPDATE menu_items SET stock = stock + %(units)s WHERE id = %(id)s"
+# A batch's claims (take_many): the menu items locked and read in id order, the decision in
+# Python (steps.allocate), then what was granted taken in one more statement.
+LOCK_STOCK = "SELECT id, stock FROM menu_items WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
+_SUBTRACT = """UPDATE menu_items m SET stock = m.stock - v.units
+FROM (VALUES {values}) AS v(id, units) WHERE m.id = v.id"""
 
 
 @lru_cache(maxsize=32)
@@ -62,6 +68,34 @@ def take(conn: Connection, wanted: list[tuple[int, int]]) -> bool:
         if menu_item_id in taken:
             conn.exec_driver_sql(GIVE_BACK, {"id": menu_item_id, "units": units})
     return False
+
+
+@lru_cache(maxsize=32)
+def subtract_sql(items: int) -> str:
+    return _SUBTRACT.format(
+        values=", ".join(f"(%(id{i})s::int, %(units{i})s::int)" for i in range(items))
+    )
+
+
+def take_many(conn: Connection, claims: list[tuple[int, list[tuple[int, int]]]]) -> dict[int, bool]:
+    """Each order's claim ``(order id, [(menu item, units)])`` taken whole or not at all, in
+    the order given; returns which orders got their stock. One order is ``take``'s one
+    statement; a batch is two (lock and read the items, then take what steps.allocate
+    granted), however many orders and items."""
+    if len(claims) == 1:
+        order_id, wanted = claims[0]
+        return {order_id: take(conn, wanted)}
+    items = sorted({item for _, wanted in claims for item, _ in wanted})
+    if not items:
+        return {order_id: True for order_id, _ in claims}
+    stock = {row.id: row.stock for row in conn.exec_driver_sql(LOCK_STOCK, {"ids": items})}
+    granted, taken = allocate(stock, claims)
+    if taken:
+        params: dict[str, int] = {}
+        for i, (menu_item_id, units) in enumerate(sorted(taken.items())):
+            params[f"id{i}"], params[f"units{i}"] = menu_item_id, units
+        conn.exec_driver_sql(subtract_sql(len(taken)), params)
+    return granted
 
 
 def reserve(session: Session, order: Order) -> bool:
