@@ -34,8 +34,9 @@ def publish(app, n: int, queue: str | None = None) -> float:
     cpu0 = time.process_time()
     with app.producer_or_acquire() as producer:
         for i in range(n):
-            extra = publishing.options(i, queue, {queue}) if queue else {}
-            app.send_task(task_queue.VALIDATE_ORDER, args=(i,), producer=producer, **extra)
+            args = ([i], None)  # a step task's arguments: a batch of one order
+            extra = publishing.options(args, queue, {queue}) if queue else {}
+            app.send_task(task_queue.VALIDATE_ORDER, args=args, producer=producer, **extra)
     return (time.process_time() - cpu0) * 1000 / n
 
 

@@ -1,4 +1,4 @@
-"""Thin tasks: each takes an order id, runs one step, and queues whatever comes next.
+"""Thin tasks: each takes a batch of order ids, runs one step, and queues whatever comes next.
 
 Transient failures (gateway timeouts, a database or broker blip) are retried with
 exponential backoff; the step functions are idempotent, so a retry or a redelivery
@@ -17,9 +17,10 @@ from sqlalchemy.exc import OperationalError
 
 from app.core.db import unit_of_work
 from app.core.models import OutboxEvent, utcnow
+from app.core.settings import get_settings
 from app.orders import pipeline, sweeps
 from app.orders.pipeline import Step
-from app.payments.gateway import GatewayTransientError, SimulatedGateway
+from app.payments.gateway import GatewayTransientError, SimulatedGateway, latency_ms
 from workers import publishing
 from workers.celery_app import app
 
@@ -27,19 +28,31 @@ log = logging.getLogger("comanda.tasks")
 
 
 class PipelineTask(Task):
-    """A step task: when it fails for good (retries exhausted, or an error no retry can
-    fix), the order is stopped with a reason instead of being left hanging."""
+    """A step task over a batch of orders. When it fails for good (retries exhausted, or an
+    error no retry can fix), a batch is split into one task per order, so one order's
+    trouble never stops the others; a single order is then stopped with a reason instead
+    of being left hanging."""
 
     step: Step | None = None
     # No "received" line per message (workers/strategy.py); the "succeeded" line stays.
     Strategy = "workers.strategy:quiet"
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG002
-        order_id = args[0] if args else kwargs.get("order_id")
-        if self.step is None or order_id is None:
+        if self.step is None or not args:
             return
-        log.error("%s gave up on order %s: %r", self.name, order_id, exc)
-        pipeline.give_up(order_id, self.step)  # counted by workers/metrics.py (task_failure)
+        order_ids, traces = batch(*args[:2])
+        if len(order_ids) > 1:
+            log.warning(
+                "%s failed for a batch of %d orders: %r; one task each now",
+                self.name,
+                len(order_ids),
+                exc,
+            )
+            for order_id in order_ids:
+                follow_all({order_id: self.step}, traces)
+            return
+        log.error("%s gave up on order %s: %r", self.name, order_ids[0], exc)
+        pipeline.give_up(order_ids[0], self.step)  # counted by workers/metrics.py
 
 
 RETRY = dict(
@@ -52,36 +65,57 @@ RETRY = dict(
 gateway = SimulatedGateway()
 
 
-def follow(step: Step | None, order_id: int) -> None:
-    if step is not None:
+def batch(
+    order_ids: int | list[int], traces: list[str | None] | None = None
+) -> tuple[list[int], dict[int, str | None]]:
+    """A step task's arguments: the order ids (one id, as tasks queued before batches
+    carried) and their correlation ids, as a list and an id -> correlation id map."""
+    ids = [order_ids] if isinstance(order_ids, int) else [int(i) for i in order_ids]
+    return ids, dict(zip(ids, traces, strict=False)) if traces else {}
+
+
+def follow_all(after: dict[int, Step | None], traces: dict[int, str | None]) -> None:
+    """Queue what each order needs next: one task per step and chunk (workers/publishing.py)."""
+    s = get_settings()
+    for step, ids in publishing.plan(after, s.step_batch_max, latency_ms()):
         task = STEP_TASKS[step]
-        # .delay(order_id), minus work Celery repeats per message (workers/publishing.py).
-        task.apply_async((order_id,), **publishing.for_step(task.name, order_id))
+        args = publishing.arguments(ids, traces)
+        # .delay(*args), minus work Celery repeats per message (workers/publishing.py).
+        task.apply_async(args, **publishing.for_step(task.name, args))
+
+
+def follow(step: Step | None, order_id: int) -> None:
+    follow_all({order_id: step}, {})
 
 
 @app.task(base=PipelineTask, step=Step.VALIDATE, **RETRY)
-def validate_order(order_id: int) -> None:
-    follow(pipeline.validate(order_id), order_id)
+def validate_order(order_ids, traces=None) -> None:
+    ids, by_id = batch(order_ids, traces)
+    follow_all(pipeline.validate_many(ids, by_id), by_id)
 
 
 @app.task(base=PipelineTask, step=Step.RESERVE, **RETRY)
-def reserve_stock(order_id: int) -> None:
-    follow(pipeline.reserve_stock(order_id), order_id)
+def reserve_stock(order_ids, traces=None) -> None:
+    ids, by_id = batch(order_ids, traces)
+    follow_all(pipeline.reserve_many(ids, by_id), by_id)
 
 
 @app.task(base=PipelineTask, step=Step.AUTHORIZE, **RETRY)
-def authorize_payment(order_id: int) -> None:
-    follow(pipeline.authorize_payment(order_id, gateway), order_id)
+def authorize_payment(order_ids, traces=None) -> None:
+    ids, by_id = batch(order_ids, traces)
+    follow_all(pipeline.authorize_many(ids, gateway, by_id), by_id)
 
 
 @app.task(base=PipelineTask, step=Step.CAPTURE, **RETRY)
-def capture_payment(order_id: int) -> None:
-    follow(pipeline.capture_payment(order_id, gateway), order_id)
+def capture_payment(order_ids, traces=None) -> None:
+    ids, by_id = batch(order_ids, traces)
+    follow_all({i: pipeline.capture_payment(i, gateway) for i in ids}, by_id)
 
 
 @app.task(base=PipelineTask, step=Step.VOID, **RETRY)
-def void_payment(order_id: int) -> None:
-    follow(pipeline.void_payment(order_id, gateway), order_id)
+def void_payment(order_ids, traces=None) -> None:
+    ids, by_id = batch(order_ids, traces)
+    follow_all({i: pipeline.void_payment(i, gateway) for i in ids}, by_id)
 
 
 STEP_TASKS = {
@@ -110,7 +144,7 @@ def redrive_stuck_orders() -> int:
     due = sweeps.stuck_orders()
     for order_id, step in due:
         log.warning("re-driving order %s: %s", order_id, step)
-        follow(step, order_id)
+    follow_all(dict(due), {})
     return len(due)
 
 

@@ -122,6 +122,11 @@ class Settings(EnvSettings):
     # event. A crash re-reads at most this much of handled events, which the idempotent
     # handlers absorb (docs/perf-events.md, "Fifth round").
     kafka_commit_interval_ms: int = variable("COMANDA_KAFKA_COMMIT_INTERVAL_MS", 1000)
+    # Orders one step task carries at most: a Kafka poll's new orders, or the orders a batch
+    # of the step before moved on, go as one task per step (one transaction, one message),
+    # in chunks of this many. Gateway steps take fewer while the gateway is slow, so a task
+    # never holds a thread for long (workers/publishing.py).
+    step_batch_max: int = variable("COMANDA_STEP_BATCH_MAX", 32)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

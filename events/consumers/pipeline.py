@@ -1,6 +1,7 @@
 """Hands order events to the Celery workers (the pipeline and payment follow-ups).
 
-Tasks are sent by name (app/core/task_queue.py), so this consumer needs no worker code.
+Tasks are sent by name (app/core/task_queue.py), so this consumer needs no worker code. A
+poll's orders that need the same task go as one task (a batch: workers/tasks.py).
 A poll's tasks are published back to back on one channel in confirm mode, then the confirms
 are awaited once for all of them (app/core/batch_publish.py): the batch returns, and its
 offsets are committed, only after RabbitMQ confirmed every publish; any error raises, so
@@ -17,6 +18,7 @@ from celery import Celery
 from app.core import task_queue
 from app.core.batch_publish import BatchPublisher
 from app.core.envelope import Envelope, EventType
+from app.core.settings import get_settings
 from events.consumers.base import Received, main
 
 GROUP = "comanda-pipeline"
@@ -44,9 +46,28 @@ def follow_up(envelope: Envelope) -> str | None:
     return FOLLOW_UP.get(envelope.type)
 
 
+def tasks_for(batch: list[Received], batch_max: int) -> list[tuple[str, list, str | None]]:
+    """What a poll hands on (pure): (task, args, correlation id) per task, the orders that
+    need the same task together, in chunks of ``batch_max``, in the poll's order. A task's
+    args are its order ids and their correlation ids (workers/tasks.py); its own header
+    carries its first order's."""
+    by_task: dict[str, list[Received]] = {}
+    for received in batch:
+        name = follow_up(received.envelope)
+        if name is not None:
+            by_task.setdefault(name, []).append(received)
+    todo = []
+    for name, found in by_task.items():
+        for start in range(0, len(found), batch_max):
+            chunk = found[start : start + batch_max]
+            traces = [r.correlation_id for r in chunk]
+            ids = [r.envelope.order_id for r in chunk]
+            todo.append((name, [ids, traces if any(traces) else None], chunk[0].correlation_id))
+    return todo
+
+
 def handle(batch: list[Received]) -> None:
-    todo = [(follow_up(r.envelope), [r.envelope.order_id], r.correlation_id) for r in batch]
-    todo = [item for item in todo if item[0] is not None]
+    todo = tasks_for(batch, get_settings().step_batch_max)
     if todo:
         _publisher().send(todo)
 
