@@ -79,8 +79,19 @@ def _start_clock(task_id=None, **_: object) -> None:
         _started[task_id] = time.perf_counter()
 
 
+def orders_in(args) -> int:
+    """How many orders a step task's arguments carry (one id, or a batch of ids)."""
+    first = args[0] if args else None
+    return len(first) if isinstance(first, list | tuple) else 1
+
+
+@cache
+def _step_orders(step: str):
+    return metrics.STEP_ORDERS.labels(step)
+
+
 @task_postrun.connect
-def _record(task_id=None, task=None, state=None, retval=None, **_: object) -> None:
+def _record(task_id=None, task=None, state=None, retval=None, args=None, **_: object) -> None:
     began = _started.pop(task_id, None)
     if task is None or began is None:
         return
@@ -89,6 +100,7 @@ def _record(task_id=None, task=None, state=None, retval=None, **_: object) -> No
     step = step_of(task)
     if step is not None:
         _step_duration(step, outcome).observe(seconds)
+        _step_orders(step).observe(orders_in(args))
     sweep = SWEEPS.get(task.name)
     if sweep and outcome == "success" and isinstance(retval, int) and retval > 0:
         metrics.SWEEP_ACTIONS.labels(sweep).inc(retval)

@@ -47,6 +47,12 @@ STEP_DURATION = Histogram(
     ["step", "outcome"],
     buckets=BUCKETS,
 )
+STEP_ORDERS = Histogram(
+    "comanda_pipeline_step_orders",
+    "Orders per pipeline step task, by step: a task carries a batch, larger under load.",
+    ["step"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 TASK_DURATION = Histogram(
     "comanda_task_duration_seconds",
     "Every Celery task's run time by task and outcome.",

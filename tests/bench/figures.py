@@ -50,8 +50,9 @@ def tail_max(backlog: list[dict]) -> int:
 # What one order makes by AWAITING_ACCEPTANCE when a phase did not measure it (a JSON stored
 # before the bench counted them): 3 outbox rows, each one Kafka event (order.placed, the
 # validation's and the reservation's), read by 3 consumer groups (pipeline, restaurant feed,
-# admin projection), and 3 Celery step tasks (validate, reserve, authorize). A phase measures
-# its own (tests/bench/openloop.py: Kafka end offsets and RabbitMQ publishes over the phase).
+# admin projection), and at most 3 Celery step tasks (validate, reserve, authorize: each task
+# carries a batch of orders, so under load far fewer). A phase measures its own events and
+# groups (tests/bench/openloop.py: Kafka end offsets over the phase).
 DEFAULT_PER_ORDER = {"events": 3.0, "tasks": 3.0, "groups": 3, "commit_s": 0.0}
 LEVEL_S = 1.0  # the tail of the load may hold about a second of work of any kind...
 GROWTH_S = 0.5  # ...and must not have grown by more than half a second of work over the load
@@ -63,9 +64,12 @@ def measured_per_order(samples: list[Mapping[str, object]], placed: int) -> dict
     """What a phase's orders made, from its own samples: Kafka events per order (the topic's
     end offsets, summed over partitions, first sample to last, over the orders placed; the
     last sample is after the drain, so every event of the phase is in), and the consumer
-    groups seen. Tasks per order stay DEFAULT_PER_ORDER's 3, one Celery task per pipeline
-    step by AWAITING_ACCEPTANCE (issue 9 item 8 keeps it so): RabbitMQ's publish counters
-    refresh every 5 s, too coarse for a 10 s step. A figure not measured keeps its default."""
+    groups seen. Tasks per order stay DEFAULT_PER_ORDER's 3, the most there can be (one per
+    pipeline step; a step task carries a batch of orders, workers/tasks.py): RabbitMQ's
+    publish counters refresh every 15 s, too coarse for a 10 s step. A queued task may hold
+    many orders, so the queue's seconds of work read low under load; the orders still PLACED
+    (pipeline_orders) count every order behind, whatever holds it, and the largest kind is
+    the one judged. A figure not measured keeps its default."""
     got: dict = dict(DEFAULT_PER_ORDER)
     measured = []
     ends = [s.get("kafka_end", -1) for s in samples]

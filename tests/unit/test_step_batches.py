@@ -113,3 +113,10 @@ def test_a_batch_that_failed_for_good_goes_on_as_one_task_per_order(monkeypatch)
     task.on_failure(RuntimeError("boom"), "tid", (5,), {}, None)  # a task queued before batches
     assert stopped == [4, 5]
 
+
+def test_the_orders_a_step_task_carried_are_counted():
+    from workers.metrics import orders_in
+
+    assert orders_in(([3, 4, 5], None)) == 3
+    assert orders_in((7,)) == 1  # a task queued before batches
+    assert orders_in(()) == 1
