@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.core.lifecycle import PaymentStatus, Stage, StockState
+from app.core.lifecycle import PAYMENT_OPEN, PaymentStatus, Stage, StockState
 
 
 def utcnow() -> datetime:
@@ -32,6 +32,19 @@ class Base(DeclarativeBase):
 
 
 Timestamp = DateTime(timezone=True)
+
+
+def one_of(column: str, values) -> str:
+    """``column in ('A', 'B')`` for a partial index's WHERE, from a lifecycle set (sorted,
+    so the text is stable and a migration can be compared to it)."""
+    return f"{column} in ({', '.join(repr(str(v)) for v in sorted(values))})"
+
+
+# The partial indexes' predicates that keep the sweeps O(rows that could be due), not
+# O(all rows ever): written from the lifecycle tables, and migrations/versions/s7a_*
+# holds the same text (tests/unit/test_sweep_indexes.py keeps the two in step).
+PAYMENTS_OPEN_WHERE = one_of("status", PAYMENT_OPEN)
+FEED_ACKED_WHERE = "acked_at is not null"
 
 
 class Restaurant(Base):
@@ -157,6 +170,9 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.PENDING.value)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    # The payments that may still move money: where the stuck-order sweep looks for a lost
+    # capture or void, instead of joining every payment ever made.
+    __table_args__ = (Index("payments_open", "order_id", postgresql_where=PAYMENTS_OPEN_WHERE),)
 
 
 class TimelineEntry(Base):
@@ -227,6 +243,9 @@ class RestaurantEvent(Base):
             "occurred_at",
             postgresql_where="acked_at is null",
         ),
+        # The acknowledged rows the retention task deletes, found without reading the
+        # unacknowledged ones (which may pile up for a restaurant that never acks).
+        Index("restaurant_events_acked", "acked_at", postgresql_where=FEED_ACKED_WHERE),
     )
 
 
