@@ -4,6 +4,8 @@ Safe to run several at once: each batch holds a transaction-scoped advisory lock
 batches never interleave and one order's events keep their order. A crash between the
 send and the mark re-sends the batch: consumers are idempotent on ``event_id``. New rows
 are noticed by LISTEN/NOTIFY; a poll (relay_poll_ms, 2 s) covers a missed notification.
+After a wakeup the relay gathers for relay_gather_ms (10 ms) before it reads, so under load
+a batch carries several events (docs/PERFORMANCE.md, "Sixth round").
 """
 
 from __future__ import annotations
@@ -112,16 +114,24 @@ class Wakeup:
     def __init__(self) -> None:
         self.conn: psycopg.Connection | None = None
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float, gather: float = 0.0) -> int:
+        """Until a row is inserted (or ``timeout``), then ``gather`` seconds more, taking the
+        notifications of the rows that commit meanwhile: they join the next batch, which
+        is one Kafka produce request, one mark and one fetch answer to each consumer group
+        for all of them, and none of them wakes the relay again for rows already sent.
+        Returns how many notifications it took."""
+        taken = 0
         try:
             if self.conn is None or self.conn.closed:
                 self.conn = psycopg.connect(_conninfo(), autocommit=True, connect_timeout=3)
                 self.conn.execute(f"LISTEN {CHANNEL}")
-            for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-                pass
+            taken += sum(1 for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+            if gather > 0:
+                taken += sum(1 for _ in self.conn.notifies(timeout=gather))
         except psycopg.Error:
             self.conn = None
             time.sleep(timeout)
+        return taken
 
 
 class Relay:
@@ -162,6 +172,7 @@ def run() -> None:
     exit_flag = GracefulExit()
     relay, wakeup = Relay(), Wakeup()
     poll = get_settings().relay_poll_ms / 1000
+    gather = get_settings().relay_gather_ms / 1000
     # Whatever failed (PostgreSQL, Kafka), try again with backoff (0.5 s doubling to 10 s)
     # until it works or the process is asked to stop.
     retrying = Retrying(
@@ -177,7 +188,7 @@ def run() -> None:
         if published:
             log.debug("published %d events", published)
         if published < BATCH:
-            wakeup.wait(poll)
+            wakeup.wait(poll, gather)
     relay.close()
     log.info("relay stopped")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 
 import psycopg
@@ -156,3 +157,35 @@ def test_the_mark_runs_on_its_cached_plan_not_planned_per_batch(outbox, private_
         " where statement like 'update outbox set published_at%'"
     ).fetchone()
     assert generic >= 1 and custom == 0
+
+
+def test_a_wakeup_gathers_the_notifications_of_rows_committed_meanwhile(on_test_db):
+    """After a wakeup the relay waits relay_gather_ms for more rows: their notifications are
+    taken in that wait, so the rows go out in the relay's next batch and none of them wakes
+    it again. Without the gather, each row committed after the wakeup is one more wakeup."""
+    dsn = make_url(on_test_db).set(drivername="postgresql").render_as_string(hide_password=False)
+    wakeup = relay.Wakeup()
+    wakeup.wait(0.01)  # connects and listens
+    sender = psycopg.connect(dsn, autocommit=True)
+    lock = threading.Lock()
+
+    def notify(count: int) -> None:
+        with lock:  # one transaction each, as rows committed one by one
+            for n in range(count):
+                sender.execute("select pg_notify(%s, %s)", (relay.CHANNEL, f"{uuid.uuid4()}{n}"))
+
+    try:
+        notify(1)
+        assert wakeup.wait(5, gather=0) == 1
+        notify(2)  # after the wakeup: each is one more
+        assert len(list(wakeup.conn.notifies(timeout=0.5))) == 2
+
+        notify(1)
+        later = threading.Timer(0.3, notify, args=(2,))  # committed during the gather
+        later.start()
+        assert wakeup.wait(5, gather=2.0) == 3
+        later.join()
+        assert list(wakeup.conn.notifies(timeout=0.5)) == []  # none left to wake it again
+    finally:
+        sender.close()
+        wakeup.conn.close()
