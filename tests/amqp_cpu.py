@@ -30,7 +30,7 @@ from workers import publishing
 
 
 def publish(app, n: int, queue: str | None = None) -> float:
-    """``queue``: with the options follow() gives a step sent to a queue the worker consumes."""
+    """``queue``: with the options follow_all() gives a step sent to a queue the worker consumes."""
     cpu0 = time.process_time()
     with app.producer_or_acquire() as producer:
         for i in range(n):
@@ -86,7 +86,7 @@ def main() -> None:
             conn.default_channel.queue_delete(name)
     plain, given, con = (statistics.median(r[i] for r in runs) for i in range(3))
     print(
-        f"amqp {kind:11s}  publish {plain:.3f} ms/task (as follow() does: {given:.3f})"
+        f"amqp {kind:11s}  publish {plain:.3f} ms/task (as follow_all() does: {given:.3f})"
         f"   receive+ack {con:.3f} ms/task   ({args.rounds} rounds of {args.tasks})"
     )
 

@@ -84,10 +84,6 @@ def follow_all(after: dict[int, Step | None], traces: dict[int, str | None]) -> 
         task.apply_async(args, **publishing.for_step(task.name, args))
 
 
-def follow(step: Step | None, order_id: int) -> None:
-    follow_all({order_id: step}, {})
-
-
 @app.task(base=PipelineTask, step=Step.VALIDATE, **RETRY)
 def validate_order(order_ids, traces=None) -> None:
     ids, by_id = batch(order_ids, traces)
