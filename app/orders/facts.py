@@ -146,18 +146,12 @@ def load_many(conn: Connection, order_ids: Sequence[int]) -> dict[int, OrderFact
     return _complete(conn, rows)
 
 
-def load_with_shop(conn: Connection, order_id: int) -> tuple[OrderFacts | None, Shop | None]:
-    """One order, locked FOR UPDATE, and what ``shop`` reads for it: its lines, payment,
-    restaurant and the restaurant's menu items the lines name, in one statement after the
-    lock (two round trips where load + shop take three)."""
-    return load_many_with_shop(conn, [order_id]).get(order_id, (None, None))
-
-
 def load_many_with_shop(
     conn: Connection, order_ids: Sequence[int]
 ) -> dict[int, tuple[OrderFacts, Shop | None]]:
-    """load_with_shop for a batch: the orders locked in id order, then their lines, payments,
-    restaurants and menu items in one more statement, whatever the batch's size."""
+    """Orders, locked FOR UPDATE in id order, and what ``steps.validate`` reads for each: its
+    lines, payment, restaurant and the restaurant's menu items the lines name, in one more
+    statement, whatever the batch's size."""
     one = len(order_ids) == 1
     if one:
         rows = conn.exec_driver_sql(LOCK_ONE, {"id": order_ids[0]}).all()
