@@ -9,7 +9,7 @@ from celery import Celery
 from celery.signals import setup_logging, task_prerun, worker_init, worker_process_init
 
 from app.core import correlation, logs
-from app.core.db import dispose_all, pool_at_least, without_pre_ping
+from app.core.db import dispose_all, tune_for_worker
 from app.core.settings import get_settings
 from app.core.task_queue import STEP_TASKS, TRACE_HEADER, make_celery
 
@@ -68,13 +68,10 @@ def _logging(**_: object) -> None:
 
 
 @worker_init.connect
-def _no_pre_ping(sender=None, **_: object) -> None:
-    # Every task retries on OperationalError (workers/tasks.py), so a dead pooled connection
-    # costs one retry after a PostgreSQL restart, not a ping on every checkout. Only the
-    # worker: beat, Flower and tests that import this module keep the ping.
-    without_pre_ping()
-    # One pooled connection per pool thread, kept: none opened and closed per task.
-    pool_at_least(int(getattr(sender, "concurrency", 0) or 0))
+def _tune_pools(sender=None, **_: object) -> None:
+    # No ping per checkout, a pooled connection per thread, generic plans (app/core/db.py).
+    # Only the worker: beat, Flower and tests that import this module keep the defaults.
+    tune_for_worker(int(getattr(sender, "concurrency", 0) or 0))
 
 
 @worker_process_init.connect

@@ -20,6 +20,7 @@ from app.core.settings import get_settings
 _engines: dict[str, Engine] = {}
 _pre_ping = True
 _pool_size = 5
+_options = ""  # libpq options of new connections (tune_for_worker)
 _factories: dict[str, sessionmaker[Session]] = {}
 
 
@@ -32,29 +33,37 @@ def get_engine(url: str | None = None) -> Engine:
             pool_size=_pool_size,
             max_overflow=10,
             pool_timeout=5,
-            connect_args={"connect_timeout": 3},
+            connect_args=_connect_args(),
         )
     return _engines[url]
 
 
-def without_pre_ping() -> None:
-    """Engines made after this check connections out without a ping (a round trip each,
-    ~5 per order in the worker). Only for a process whose every database use is retried (the
-    Celery worker): a connection PostgreSQL dropped fails its statement, SQLAlchemy then
-    invalidates the pool, and the task's retry gets a fresh connection."""
-    global _pre_ping
+def tune_for_worker(threads: int) -> None:
+    """Engines made after this are shaped for the Celery worker (call before its first
+    database use):
+
+    - No pre-ping. Every task retries on OperationalError, so a connection PostgreSQL
+      dropped fails its statement, SQLAlchemy invalidates the pool, and the retry gets a
+      fresh one. A ping was a round trip on every checkout, ~5 per order.
+    - At least ``threads`` pooled connections, kept. With the default 5 for 8 threads, the
+      6th to 8th were overflow, closed as they came back and opened again by the next task:
+      each a new backend (fork, SCRAM, cold caches) that had lost what psycopg had prepared,
+      so the steps' statements were parsed and planned on almost every call
+      (pg_stat_statements, docs/perf-steps-sql.md).
+    - Generic plans for prepared statements (plan_cache_mode). The steps read their batch
+      with ``id = ANY(%(ids)s)``; a custom plan for the actual ids looked cheaper to the
+      planner than the generic one (estimated for 10 ids), so PostgreSQL planned the
+      five-table join again on every call, ~1 ms each (1.1 ms of PostgreSQL CPU per order
+      at 100 orders/s). The generic plan is the same index lookups (docs/PERFORMANCE.md,
+      seventh round). Statements are prepared by psycopg after 5 runs on a connection."""
+    global _pre_ping, _pool_size, _options
     _pre_ping = False
-
-
-def pool_at_least(threads: int) -> None:
-    """Engines made after this keep at least ``threads`` idle connections. For a process
-    with more threads than the default pool (the Celery worker, 8 threads): with a pool of
-    5, the 6th to 8th connections were overflow, closed as they came back and opened again
-    by the next task. Each new connection cost PostgreSQL a backend (fork, SCRAM, cold
-    caches) and lost what psycopg had prepared on it, so the steps' statements were parsed
-    and planned on almost every call (pg_stat_statements, docs/perf-steps-sql.md)."""
-    global _pool_size
     _pool_size = max(_pool_size, threads)
+    _options = "-c plan_cache_mode=force_generic_plan"
+
+
+def _connect_args() -> dict[str, Any]:
+    return {"connect_timeout": 3, **({"options": _options} if _options else {})}
 
 
 def autocommit_engine(url: str | None = None) -> Engine:
@@ -73,7 +82,7 @@ def autocommit_engine(url: str | None = None) -> Engine:
             pool_size=_pool_size,
             max_overflow=10,
             pool_timeout=5,
-            connect_args={"connect_timeout": 3},
+            connect_args=_connect_args(),
         )
     return _engines[key]
 

@@ -54,23 +54,28 @@ def test_the_steps_received_lines_are_dropped_not_the_pings():
     )
 
 
-def test_the_worker_keeps_one_pooled_connection_per_thread(monkeypatch):
+def test_the_worker_keeps_one_pooled_connection_per_thread_and_plans_generically(monkeypatch):
     from app.core import db
 
     monkeypatch.setattr(db, "_pool_size", 5)
     monkeypatch.setattr(db, "_pre_ping", True)
+    monkeypatch.setattr(db, "_options", "")
     monkeypatch.setattr(db, "_engines", {})
+    url = "postgresql+psycopg://u:p@127.0.0.1:1/x"
+    assert "options" not in db._connect_args()  # any other process: PostgreSQL's defaults
 
     class Worker:
         concurrency = 8
 
-    from workers.celery_app import _no_pre_ping
+    from workers.celery_app import _tune_pools
 
-    _no_pre_ping(sender=Worker())
-    engine = db.get_engine("postgresql+psycopg://u:p@127.0.0.1:1/x")
+    _tune_pools(sender=Worker())
+    engine = db.get_engine(url)
     assert engine.pool.size() == 8 and not engine.pool._pre_ping
-    assert db.autocommit_engine("postgresql+psycopg://u:p@127.0.0.1:1/x").pool.size() == 8
-    db.pool_at_least(2)  # never below the default
+    assert db.autocommit_engine(url).pool.size() == 8
+    # new connections ask for generic plans (tests/integration/test_worker_plans.py reads it back)
+    assert db._connect_args()["options"] == "-c plan_cache_mode=force_generic_plan"
+    db.tune_for_worker(2)  # never below the default
     assert db._pool_size == 8
 
 
