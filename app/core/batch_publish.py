@@ -79,6 +79,18 @@ class BatchPublisher:
                 pass
         return self._send(tasks)
 
+    def waiting(self, queue: str) -> int:
+        """Messages in ``queue`` that no consumer has taken yet (a passive declare, one round
+        trip on the kept channel). Raises kombu's OperationalError like send(), or amqp's
+        NotFound for a queue RabbitMQ does not have."""
+        connection = self._connection or self._open()
+        try:
+            with connection._reraise_as_library_errors():
+                return self._producer.channel.queue_declare(queue=queue, passive=True).message_count
+        except BaseException:
+            self.close()  # a missing queue closes the channel: start the next on a fresh one
+            raise
+
     def _send(self, tasks: list[tuple[str, list, str | None]]) -> int:
         connection = self._connection or self._open()
         try:

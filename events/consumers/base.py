@@ -66,6 +66,9 @@ class Received(NamedTuple):
 
 
 BatchHandler = Callable[[list[Received]], None]
+# How long a poll should keep gathering records (seconds, 0 for not at all), asked once per
+# poll that found some: see ConsumerLoop.gather.
+Gather = Callable[[], float]
 log = logging.getLogger("comanda.consumer")
 MAX_ATTEMPTS = 8  # tries of a message whose handler keeps failing with a bug
 OUTAGE_TRIES = 12  # tries of a batch during an outage before its partitions are rewound
@@ -177,8 +180,14 @@ class ConsumerLoop:
         fetch: dict | None = None,
         commit_interval_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        gather: Gather | None = None,
+        gather_max: int = 500,
     ):
         self.group_id, self.handler, self.sleep = group_id, handler, sleep
+        # A poll that found records asks ``gather`` how long to go on polling before the
+        # handler runs, up to ``gather_max`` records: a group whose downstream is behind
+        # hands on fewer, larger batches (events/consumers/pipeline.py).
+        self.gather, self.gather_max = gather, gather_max
         self.commit_interval_s, self.clock = commit_interval_s, clock
         # Offsets whose batches are durable but not committed yet, since when, and the
         # assignment they were handled under.
@@ -312,8 +321,22 @@ class ConsumerLoop:
             part.commit = part.rewind if part.rewind is not None else _next(part)
         return parts
 
+    def _gathered(self, records: dict) -> dict:
+        """``records`` plus what more polls bring within the time ``gather`` gives."""
+        wait_s = self.gather() if self.gather is not None else 0.0
+        deadline = self.clock() + wait_s
+        count = sum(len(m) for m in records.values())
+        while count < self.gather_max and (left := deadline - self.clock()) > 0:
+            more = self.consumer.poll(timeout_ms=max(1, int(left * 1000)))
+            for tp, messages in more.items():  # the same consumer: offsets go on in order
+                records.setdefault(tp, []).extend(messages)
+                count += len(messages)
+        return records
+
     def poll_once(self, timeout_ms: int = 500) -> int:
         records = self.consumer.poll(timeout_ms=timeout_ms)
+        if records and self.gather is not None:
+            records = self._gathered({tp: list(m) for tp, m in records.items()})
         parts = self.process(records) if records else []
         self._stage(
             {
@@ -382,9 +405,15 @@ class ConsumerLoop:
         log.info("consumer %s stopped", self.group_id)
 
 
-def main(group_id: str, handler: BatchHandler, fetch: dict | None = None) -> None:
+def main(
+    group_id: str,
+    handler: BatchHandler,
+    fetch: dict | None = None,
+    gather: Gather | None = None,
+    gather_max: int = 500,
+) -> None:
     """Run the group's loop; ``fetch`` is its Kafka fetch settings (at_once_fetch() when
-    None, batched_fetch() for a group off the critical path)."""
+    None, batched_fetch() for a group off the critical path); ``gather``: ConsumerLoop's."""
     setup_logging(group_id)
     metrics.serve()
     stop = GracefulExit()
@@ -402,5 +431,7 @@ def main(group_id: str, handler: BatchHandler, fetch: dict | None = None) -> Non
             handler,
             fetch=fetch,
             commit_interval_s=get_settings().kafka_commit_interval_ms / 1000,
+            gather=gather,
+            gather_max=gather_max,
         ).run(stop)
     )

@@ -19,6 +19,7 @@ from app.core import task_queue
 from app.core.batch_publish import BatchPublisher
 from app.core.envelope import Envelope, EventType
 from app.core.settings import get_settings
+from events.consumers.backpressure import Backpressure
 from events.consumers.base import Received, main
 
 GROUP = "comanda-pipeline"
@@ -72,5 +73,13 @@ def handle(batch: list[Received]) -> None:
         _publisher().send(todo)
 
 
+def backpressure() -> Backpressure:
+    """The gather of this group's polls: on while the step queue holds untaken messages."""
+    return Backpressure(
+        lambda: _publisher().waiting(task_queue.QUEUE), get_settings().pipeline_gather_ms
+    )
+
+
 if __name__ == "__main__":
-    main(GROUP, handle)
+    # Up to a full task of new orders per poll: each order has about three events here.
+    main(GROUP, handle, gather=backpressure(), gather_max=3 * get_settings().step_batch_max)
