@@ -133,13 +133,16 @@ class Settings(EnvSettings):
     # at most this much to an order's first hop; 15 ms cost the half-capacity p50 4-6 ms
     # and saved 2-6 ms of CPU per order at 32-80/s (docs/PERFORMANCE.md, "Sixth round").
     relay_gather_ms: int = variable("COMANDA_RELAY_GATHER_MS", 10)
-    # While the workers are behind (their queue holds messages no worker has taken), the
+    # While the workers are behind (their queue holds messages no worker has taken, or
+    # orders take longer than pipeline_slow_ms from PLACED to AWAITING_ACCEPTANCE), the
     # pipeline consumer goes on polling this long before it hands a poll's orders on, so
     # its tasks carry more orders each. A task queued behind others does not merge with
     # them, so without this a backlog of small tasks stayed small tasks, and a worker that
-    # fell behind at 100 orders/s stayed behind (docs/PERFORMANCE.md, "Seventh round").
-    # 0: never. Not while the workers keep up: then each order goes on at once.
+    # fell behind at 100 orders/s stayed behind (events/consumers/backpressure.py,
+    # docs/PERFORMANCE.md, "Seventh round"). 0: never. Not while the workers keep up: then
+    # each order goes on at once.
     pipeline_gather_ms: int = variable("COMANDA_PIPELINE_GATHER_MS", 100)
+    pipeline_slow_ms: int = variable("COMANDA_PIPELINE_SLOW_MS", 250)
 
     @field_validator("jwt_previous_secrets", mode="before")
     @classmethod

@@ -17,9 +17,9 @@ from celery import Celery
 
 from app.core import task_queue
 from app.core.batch_publish import BatchPublisher
-from app.core.envelope import Envelope, EventType
+from app.core.envelope import Envelope, EventType, parse_iso
 from app.core.settings import get_settings
-from events.consumers.backpressure import Backpressure
+from events.consumers.backpressure import Backpressure, latency_ms
 from events.consumers.base import Received, main
 
 GROUP = "comanda-pipeline"
@@ -67,17 +67,37 @@ def tasks_for(batch: list[Received], batch_max: int) -> list[tuple[str, list, st
     return todo
 
 
+def took_ms(envelope: Envelope) -> float | None:
+    """How long (ms) the order took from PLACED to AWAITING_ACCEPTANCE, if ``envelope`` is
+    that move and says when the order was placed (pure). Only a hint for the gather: an
+    event without a readable time is not this consumer's to refuse."""
+    if envelope.type != EventType.ORDER_AWAITING_ACCEPTANCE:
+        return None
+    try:
+        return latency_ms(parse_iso(envelope.data["order"]["created_at"]), envelope.occurred_at)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def through(batch: list[Received]) -> list[float]:
+    """How long (ms) each order of ``batch`` that reached AWAITING_ACCEPTANCE took (pure)."""
+    return [ms for r in batch if (ms := took_ms(r.envelope)) is not None]
+
+
+@cache
+def backpressure() -> Backpressure:
+    """When this group's polls gather (events/consumers/backpressure.py)."""
+    s = get_settings()
+    return Backpressure(
+        lambda: _publisher().waiting(task_queue.QUEUE), s.pipeline_gather_ms, s.pipeline_slow_ms
+    )
+
+
 def handle(batch: list[Received]) -> None:
+    backpressure().observe(through(batch))
     todo = tasks_for(batch, get_settings().step_batch_max)
     if todo:
         _publisher().send(todo)
-
-
-def backpressure() -> Backpressure:
-    """The gather of this group's polls: on while the step queue holds untaken messages."""
-    return Backpressure(
-        lambda: _publisher().waiting(task_queue.QUEUE), get_settings().pipeline_gather_ms
-    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def test_while_tasks_wait_for_a_worker_a_poll_gathers_what_comes_next(private_to
     publisher = BatchPublisher(app, confirm_timeout=10)
     publisher.send([(task_queue.VALIDATE_ORDER, [[7], None], None)])  # no worker takes it
     # 30 s to gather, but gather_max (3 records) ends the gather as soon as they are in.
-    backpressure = Backpressure(lambda: publisher.waiting(queue), gather_ms=30_000)
+    backpressure = Backpressure(lambda: publisher.waiting(queue), gather_ms=30_000, slow_ms=250)
     started = time.monotonic()
     assert run_one_poll(private_topic, backpressure) == [[1, 2, 3]]
     assert time.monotonic() - started < 25  # ended by gather_max, not by the 30 s
@@ -83,7 +83,7 @@ def test_with_no_task_waiting_each_poll_is_handed_on_at_once(private_topic, queu
     publisher.waiting(queue)  # declares nothing: the queue exists since the send
     with app.connection_for_write() as conn:  # a worker took it
         assert conn.default_channel.basic_get(queue, no_ack=True) is not None
-    backpressure = Backpressure(lambda: publisher.waiting(queue), gather_ms=30_000)
+    backpressure = Backpressure(lambda: publisher.waiting(queue), gather_ms=30_000, slow_ms=250)
     assert run_one_poll(private_topic, backpressure) == [[1]]  # 2 and 3: the next poll's
     assert backpressure.waiting == 0
     publisher.close()
