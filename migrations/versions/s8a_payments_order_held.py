@@ -39,7 +39,8 @@ _NEW_HELD = HELD.replace("status", "NEW.status", 1)
 # evaluated in C on every status update; PLACED -> AWAITING_ACCEPTANCE, CONFIRMED ->
 # PREPARING ... never enter PL/pgSQL). The one move that does (once per order in its
 # life) costs one payments primary-key lookup and, when the order has a payment, one row
-# update in the same transaction: a few microseconds.
+# update with its index entries, in the same transaction: ~35 us per order (EXPLAIN
+# ANALYZE of 20,000 moves to CONFIRMED on the 2-core dev machine: 675 ms of trigger time).
 ORDER_MOVED = f"""
 CREATE FUNCTION payments_follow_order() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
