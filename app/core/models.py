@@ -20,7 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from app.core.lifecycle import PAYMENT_OPEN, PaymentStatus, Stage, StockState
+from app.core.lifecycle import (
+    HOLDS_RESERVATION,
+    PAYMENT_OPEN,
+    PaymentStatus,
+    Stage,
+    StockState,
+)
 
 
 def utcnow() -> datetime:
@@ -44,6 +50,10 @@ def one_of(column: str, values) -> str:
 # O(all rows ever): written from the lifecycle tables, and migrations/versions/s7a_*
 # holds the same text (tests/unit/test_sweep_indexes.py keeps the two in step).
 PAYMENTS_OPEN_WHERE = one_of("status", PAYMENT_OPEN)
+# An order holding its reservation (the orders' statuses the s8a triggers test), and the
+# open payments of orders that moved on: the few a lost capture or void can be among.
+ORDER_HELD = one_of("status", HOLDS_RESERVATION)
+PAYMENTS_SETTLE_DUE_WHERE = f"{PAYMENTS_OPEN_WHERE} and not order_held"
 FEED_ACKED_WHERE = "acked_at is not null"
 
 
@@ -170,9 +180,18 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.PENDING.value)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
-    # The payments that may still move money: where the stuck-order sweep looks for a lost
-    # capture or void, instead of joining every payment ever made.
-    __table_args__ = (Index("payments_open", "order_id", postgresql_where=PAYMENTS_OPEN_WHERE),)
+    # Whether the order is in HOLDS_RESERVATION (ORDER_HELD). Written by PostgreSQL only:
+    # triggers of migration s8a set it at insert and when the order crosses that line; the
+    # app never writes it.
+    order_held: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    # The payments that may still move money (payments_open), and among them those whose
+    # order moved on (payments_settle_due): where the stuck-order sweep looks for a lost
+    # capture or void, instead of every payment ever made or every order awaiting a
+    # restaurant (all of which hold an authorized payment).
+    __table_args__ = (
+        Index("payments_open", "order_id", postgresql_where=PAYMENTS_OPEN_WHERE),
+        Index("payments_settle_due", "order_id", postgresql_where=PAYMENTS_SETTLE_DUE_WHERE),
+    )
 
 
 class TimelineEntry(Base):

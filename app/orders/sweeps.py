@@ -7,8 +7,8 @@ transaction per batch.
 Both run every few seconds for ever, so each reads only the orders that could be due,
 never the whole orders table: their cost stays flat however many orders were ever placed
 (docs/perf-sweeps.md). Each first gathers the candidate ids through small indexes
-(orders_status_deadline; payments_open, migrations/versions/s7a_sweep_indexes.py) into an
-array, then locks by primary key ``id = ANY(array)``. Written as ``id IN (subquery)`` or
+(orders_status_deadline; payments_settle_due, migrations/versions/s8a_payments_order_held.py)
+into an array, then locks by primary key ``id = ANY(array)``. Written as ``id IN (subquery)`` or
 ``ORDER BY id LIMIT n`` over the table, the planner would walk the whole primary key in
 id order to spare a sort (what it did: 130,000 rows read per pass to find none).
 Statuses are written into the SQL as literals: psycopg prepares a statement run five
@@ -27,7 +27,6 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
-    except_all,
     func,
     literal,
     or_,
@@ -108,12 +107,13 @@ def stuck_query(now: datetime, stuck: timedelta, limit: int) -> Select:
     """The sweep's locking read. Its rows are exactly those of the plain query (orders LEFT
     JOIN payments WHERE placed_late OR left_open, not backed off, by id, LIMIT, FOR UPDATE
     OF orders SKIP LOCKED), but it reaches them from the two small sets they can come from:
-    the PLACED orders past their deadline (orders_status_deadline), and the open payments
-    (payments_open) less those of orders still holding their reservation (their status, in
-    orders_status_deadline: mid-flight orders, not candidates). The plain query's merge join
-    read every order and payment ever made on each pass. The full conditions are applied
-    again to the locked rows, so an order changed meanwhile is rechecked on its newest
-    version, as before."""
+    the PLACED orders past their deadline (orders_status_deadline), and the open payments of
+    orders that no longer hold their reservation (payments_settle_due: ``order_held`` is
+    kept in step with the order's status by PostgreSQL triggers, migration s8a). The plain
+    query's merge join read every order and payment ever made on each pass; "open payments
+    EXCEPT ALL held orders" read every order awaiting a restaurant twice, as each holds an
+    authorized payment. The full conditions are applied again to the locked rows, so an
+    order changed meanwhile is rechecked on its newest version, as before."""
     placed_late = _is(orders.c.status, Status.PLACED) & (orders.c.deadline_at < now)
     # confirmed with a payment to capture, or dead with one to void
     left_open = (
@@ -121,13 +121,12 @@ def stuck_query(now: datetime, stuck: timedelta, limit: int) -> Select:
         & _one_of(payments.c.status, PAYMENT_OPEN)
         & (orders.c.updated_at < now - stuck)
     )
-    late, open_, held = orders.alias("late"), payments.alias("open"), orders.alias("held")
+    late, open_ = orders.alias("late"), payments.alias("open")
     candidates = union_all(
         select(late.c.id).where(_is(late.c.status, Status.PLACED), late.c.deadline_at < now),
-        except_all(
-            select(open_.c.order_id).where(_one_of(open_.c.status, PAYMENT_OPEN)),
-            select(held.c.id).where(_one_of(held.c.status, HOLDS_RESERVATION)),
-        ),
+        # NOT order_held, no parameter: a generic plan still proves payments_settle_due's
+        # predicate from it.
+        select(open_.c.order_id).where(_one_of(open_.c.status, PAYMENT_OPEN), ~open_.c.order_held),
     )
     return (
         select(

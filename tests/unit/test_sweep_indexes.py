@@ -1,7 +1,9 @@
 """The sweeps' partial indexes and the lifecycle tables stay in step: the model's index
-predicate is written from lifecycle.PAYMENT_OPEN, and the migration that creates the index
-holds the same text (a snapshot). A new open payment status added to the lifecycle without
-a migration would leave the stuck-order sweep blind to its payments."""
+predicates are written from lifecycle.PAYMENT_OPEN and HOLDS_RESERVATION, and the
+migrations that create the indexes (and s8a's triggers, which keep payments.order_held in
+step with the order's status) hold the same text (a snapshot). A new open payment status
+or held order status added to the lifecycle without a migration would leave the
+stuck-order sweep blind to some payments."""
 
 from __future__ import annotations
 
@@ -13,16 +15,17 @@ import pytest
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from app.core.lifecycle import PAYMENT_OPEN
+from app.core import models
+from app.core.lifecycle import HOLDS_RESERVATION, PAYMENT_OPEN
 from app.core.models import Payment, RestaurantEvent
 
 pytestmark = pytest.mark.unit
 
-MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "s7a_sweep_indexes.py"
+VERSIONS = Path(__file__).parents[2] / "migrations" / "versions"
 
 
-def _migration():
-    spec = importlib.util.spec_from_file_location("s7a_sweep_indexes", MIGRATION)
+def _migration(name: str = "s7a_sweep_indexes"):
+    spec = importlib.util.spec_from_file_location(name, VERSIONS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -53,3 +56,30 @@ def test_the_acknowledged_feed_index_matches_its_migration():
 def test_the_migration_follows_the_chain():
     migration = _migration()
     assert (migration.revision, migration.down_revision) == ("s7a", "s5i")
+
+
+SETTLE = "s8a_payments_order_held"
+
+
+def test_the_settle_due_index_covers_open_payments_of_orders_not_held():
+    model = _where(Payment, "payments_settle_due")
+    assert model == _migration(SETTLE).SETTLE_DUE_WHERE
+    opened, rest = model.split(" and ", 1)
+    assert _statuses(opened) == {str(s) for s in PAYMENT_OPEN}
+    assert rest == "not order_held"
+
+
+def test_the_order_held_triggers_test_exactly_the_lifecycle_held_statuses():
+    migration = _migration(SETTLE)
+    assert _statuses(migration.HELD) == {str(s) for s in HOLDS_RESERVATION}
+    assert migration.HELD == models.ORDER_HELD
+    held = migration.HELD.split(" in ", 1)[1]
+    # the orders trigger's WHEN clause and function, and the payments insert trigger
+    assert migration.ORDER_MOVED.count(f"OLD.status in {held}") == 1
+    assert migration.ORDER_MOVED.count(f"NEW.status in {held}") == 3
+    assert f"SELECT status in {held} FROM orders" in migration.PAYMENT_ADDED
+
+
+def test_the_settle_migration_follows_the_chain():
+    migration = _migration(SETTLE)
+    assert (migration.revision, migration.down_revision) == ("s8a", "s7a")
