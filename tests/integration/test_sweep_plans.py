@@ -32,8 +32,11 @@ IN_FLIGHT = 300
 AWAITING = 20_000
 # Rows and buffers gathering a stuck pass's candidates may gain from them: through "open
 # payments EXCEPT ALL held orders" (before migration s8a) 40,000 rows and ~15,000 buffers;
-# through payments_settle_due, none.
+# through payments_settle_due, no rows, and a few dozen buffers at most (index pages the
+# 20,000 new entries of orders_status_deadline split, and what earlier tests of the session
+# left behind in comanda_test: 55 were seen in a full run).
 AWAITING_GROWTH = 20
+AWAITING_BUFFERS = 1_000
 # Buffers a pass may gain from the 30,000 finished orders: read through the primary keys,
 # as the plain stuck query did, they cost ~9,000; the two passes differ by a few hundred
 # anyway (older tests' orders left in comanda_test are candidates).
@@ -229,7 +232,7 @@ def test_the_stuck_sweep_reads_no_order_awaiting_its_restaurant(crowd, generic):
         _rows_read(before),
         _rows_read(after),
     )
-    assert _buffers(after) - _buffers(before) < AWAITING_GROWTH, (
+    assert _buffers(after) - _buffers(before) < AWAITING_BUFFERS, (
         _buffers(before),
         _buffers(after),
     )
