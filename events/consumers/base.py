@@ -327,7 +327,14 @@ class ConsumerLoop:
         deadline = self.clock() + wait_s
         count = sum(len(m) for m in records.values())
         while count < self.gather_max and (left := deadline - self.clock()) > 0:
-            more = self.consumer.poll(timeout_ms=max(1, int(left * 1000)))
+            try:
+                more = self.consumer.poll(timeout_ms=max(1, int(left * 1000)))
+            except Exception as exc:  # noqa: BLE001 - handled by the next poll_once
+                # kafka-python's position is already past ``records``: raising would skip
+                # them, and a later commit of newer offsets would lose them. Hand them on;
+                # the next poll meets the error where poll_once's retries handle it.
+                log.warning("%s: a poll failed while gathering (%r)", self.group_id, exc)
+                break
             for tp, messages in more.items():  # the same consumer: offsets go on in order
                 records.setdefault(tp, []).extend(messages)
                 count += len(messages)

@@ -312,3 +312,64 @@ def test_offsets_staged_before_a_rebalance_are_dropped_not_committed():
     consumer.assigned = {TopicPartition(TOPIC, 1)}  # partition 0 went to another member
     loop.poll_once()  # an empty poll: it would commit what is held, but that was dropped
     assert consumer.commits == []  # re-read by whoever has them now: never overwritten
+
+
+class FailingAfterFirst(FakeConsumer):
+    """A consumer whose polls after the first raise (Kafka went away mid-gather)."""
+
+    def __init__(self, partitions):
+        super().__init__(partitions)
+        self.polls = 0
+
+    def poll(self, timeout_ms: int = 0):
+        self.polls += 1
+        if self.polls > 1:
+            raise KafkaConnectionError("kafka went away")
+        return super().poll(timeout_ms)
+
+
+def test_a_gather_hands_on_what_it_has_when_a_later_poll_fails():
+    # kafka-python moved its position past the first poll's records: raising here would
+    # skip them, and a later commit of newer offsets would lose them.
+    consumer = FailingAfterFirst({0: [env(1), env(2)]})
+    calls = []
+    loop = base.ConsumerLoop(
+        "g",
+        lambda batch: calls.append([r.envelope.order_id for r in batch]),
+        consumer=consumer,
+        producer=FakeProducer(),
+        sleep=lambda _: None,
+        gather=lambda: 5.0,
+    )
+    assert loop.poll_once() == 2
+    assert calls == [[1, 2]] and consumer.polls == 2
+    assert consumer.commits == [{0: 2}]
+
+
+def test_a_gather_polls_on_until_gather_max_records():
+    consumer = FakeConsumer({0: [env(1)]})
+    arrivals = iter([[env(2), env(3)], [env(4)]])
+
+    def poll(timeout_ms: int = 0, plain=consumer.poll):
+        got = plain(timeout_ms)
+        if not got:  # each later poll brings what arrived meanwhile
+            tp = TopicPartition(TOPIC, 0)
+            log = consumer.log[tp]
+            start = len(log)
+            log.extend(Message(TOPIC, 0, start + n, b"1", v) for n, v in enumerate(next(arrivals)))
+            got = plain(timeout_ms)
+        return got
+
+    consumer.poll = poll
+    calls = []
+    loop = base.ConsumerLoop(
+        "g",
+        lambda batch: calls.append([r.envelope.order_id for r in batch]),
+        consumer=consumer,
+        producer=FakeProducer(),
+        sleep=lambda _: None,
+        gather=lambda: 60.0,
+        gather_max=3,
+    )
+    assert loop.poll_once() == 3  # 1, then 2 and 3: gather_max reached, 4 left for later
+    assert calls == [[1, 2, 3]]
