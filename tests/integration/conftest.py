@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.db import dispose_all
 from app.core.settings import Settings, get_settings, use_settings
+from tests.support.rabbit import private_app
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -72,3 +74,12 @@ def private_topic():
     use_settings(before.with_(dlq_topic=f"{name}.dlq"))
     yield name
     use_settings(before)
+
+
+@pytest.fixture
+def queue():
+    """A private RabbitMQ queue (tests/support/rabbit.py), deleted after the test."""
+    name = f"comanda-confirms-{uuid.uuid4().hex[:8]}"
+    yield name
+    with private_app(name).connection_for_write() as conn:
+        conn.default_channel.queue_delete(name)

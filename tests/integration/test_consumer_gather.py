@@ -6,7 +6,6 @@ once. BatchPublisher.waiting() reads RabbitMQ's own count."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 from amqp.exceptions import NotFound
@@ -17,17 +16,9 @@ from events.consumers import base
 from events.consumers.backpressure import Backpressure
 from events.kafka import make_consumer, make_producer
 from tests.integration.test_consumer_loop import envelope
-from tests.integration.test_pipeline_confirms import private_app
+from tests.support.rabbit import private_app
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def queue():
-    name = f"comanda-gather-{uuid.uuid4().hex[:8]}"
-    yield name
-    with private_app(name).connection_for_write() as conn:
-        conn.default_channel.queue_delete(name)
 
 
 def run_one_poll(topic: str, gather) -> list[list[int]]:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from urllib.parse import quote
 
 import pytest
 import requests
 from kafka import TopicPartition
-from kombu import Queue
 from kombu.exceptions import OperationalError
 
 from app.core import task_queue
@@ -23,29 +21,9 @@ from app.core.envelope import Envelope, EventType
 from app.core.settings import get_settings, use_settings
 from events.consumers import base, pipeline
 from events.kafka import make_consumer, make_producer
+from tests.support.rabbit import ROOM, private_app
 
 pytestmark = pytest.mark.integration
-ROOM = 3  # the private queue holds at most this many messages, and refuses the rest
-
-
-def private_app(queue: str):
-    app = task_queue.make_celery(f"confirms-{queue}")
-    app.conf.task_default_queue = queue
-    # Every task to the private queue: the stack's routes would send a void to the real
-    # follow-ups queue, where the stack's worker would run it against a real order.
-    app.conf.task_routes = None
-    app.conf.task_queues = [
-        Queue(queue, queue_arguments={"x-max-length": ROOM, "x-overflow": "reject-publish"})
-    ]
-    return app
-
-
-@pytest.fixture
-def queue():
-    name = f"comanda-confirms-{uuid.uuid4().hex[:8]}"
-    yield name
-    with private_app(name).connection_for_write() as conn:
-        conn.default_channel.queue_delete(name)
 
 
 def messages(app, queue: str) -> list:

@@ -95,10 +95,15 @@ def db_down() -> OperationalError:
     return OperationalError("select 1", {}, ConnectionRefusedError("db down"))
 
 
-def loop_with(consumer, handler, producer=None):
+def loop_with(consumer, handler, producer=None, **options):
     sleeps: list[float] = []
     loop = base.ConsumerLoop(
-        "g", handler, consumer=consumer, producer=producer or FakeProducer(), sleep=sleeps.append
+        "g",
+        handler,
+        consumer=consumer,
+        producer=producer or FakeProducer(),
+        sleep=sleeps.append,
+        **options,
     )
     return loop, sleeps
 
@@ -333,12 +338,9 @@ def test_a_gather_hands_on_what_it_has_when_a_later_poll_fails():
     # skip them, and a later commit of newer offsets would lose them.
     consumer = FailingAfterFirst({0: [env(1), env(2)]})
     calls = []
-    loop = base.ConsumerLoop(
-        "g",
+    loop, _ = loop_with(
+        consumer,
         lambda batch: calls.append([r.envelope.order_id for r in batch]),
-        consumer=consumer,
-        producer=FakeProducer(),
-        sleep=lambda _: None,
         gather=lambda: 5.0,
     )
     assert loop.poll_once() == 2
@@ -362,12 +364,9 @@ def test_a_gather_polls_on_until_gather_max_records():
 
     consumer.poll = poll
     calls = []
-    loop = base.ConsumerLoop(
-        "g",
+    loop, _ = loop_with(
+        consumer,
         lambda batch: calls.append([r.envelope.order_id for r in batch]),
-        consumer=consumer,
-        producer=FakeProducer(),
-        sleep=lambda _: None,
         gather=lambda: 60.0,
         gather_max=3,
     )
