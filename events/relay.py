@@ -4,8 +4,9 @@ Safe to run several at once: each batch holds a transaction-scoped advisory lock
 batches never interleave and one order's events keep their order. A crash between the
 send and the mark re-sends the batch: consumers are idempotent on ``event_id``. New rows
 are noticed by LISTEN/NOTIFY; a poll (relay_poll_ms, 2 s) covers a missed notification.
-After a wakeup the relay gathers for relay_gather_ms (10 ms) before it reads, so under load
-a batch carries several events (docs/PERFORMANCE.md, "Sixth round").
+After a wakeup the relay gathers before it reads, so a batch carries several events: long
+enough for about relay_gather_rows events at the rate they are coming, at most
+relay_gather_ms (events/relay_pace.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.core import metrics
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
 from events.kafka import make_producer
+from events.relay_pace import EventRate, gather_seconds
 from events.shutdown import GracefulExit
 
 log = logging.getLogger("comanda.relay")
@@ -171,8 +173,9 @@ def run() -> None:
     metrics.serve()
     exit_flag = GracefulExit()
     relay, wakeup = Relay(), Wakeup()
-    poll = get_settings().relay_poll_ms / 1000
-    gather = get_settings().relay_gather_ms / 1000
+    settings = get_settings()
+    poll = settings.relay_poll_ms / 1000
+    rate = EventRate()
     # Whatever failed (PostgreSQL, Kafka), try again with backoff (0.5 s doubling to 10 s)
     # until it works or the process is asked to stop.
     retrying = Retrying(
@@ -185,10 +188,12 @@ def run() -> None:
     log.info("relay starting")
     while not exit_flag.requested:
         published = retrying(relay.step)
+        rate.add(published)
         if published:
             log.debug("published %d events", published)
         if published < BATCH:
-            wakeup.wait(poll, gather)
+            rows, longest = settings.relay_gather_rows, settings.relay_gather_ms
+            wakeup.wait(poll, gather_seconds(rate.per_second(), rows, longest))
     relay.close()
     log.info("relay stopped")
 

@@ -127,12 +127,15 @@ class Settings(EnvSettings):
     # in chunks of this many. Gateway steps take fewer while the gateway is slow, so a task
     # never holds a thread for long (workers/publishing.py).
     step_batch_max: int = variable("COMANDA_STEP_BATCH_MAX", 32)
-    # After a wakeup the relay waits this long before it reads the outbox, so the rows that
-    # commit meanwhile go in the same batch: one Kafka produce request, one mark, and one
-    # fetch answer to each consumer group for several events, instead of one each. It adds
-    # at most this much to an order's first hop; 15 ms cost the half-capacity p50 4-6 ms
-    # and saved 2-6 ms of CPU per order at 32-80/s (docs/PERFORMANCE.md, "Sixth round").
-    relay_gather_ms: int = variable("COMANDA_RELAY_GATHER_MS", 10)
+    # After a wakeup the relay waits before it reads the outbox, so the rows that commit
+    # meanwhile go in the same batch: one Kafka produce request, one mark, and one fetch
+    # answer to each consumer group for several events, instead of one each. It waits long
+    # enough for about relay_gather_rows events at the rate they are coming, and at most
+    # relay_gather_ms, which is all it can add to an order's first hop: 20 ms at 50 orders/s
+    # (about 150 events/s), 10 ms at 100 (events/relay_pace.py; docs/PERFORMANCE.md,
+    # "Sixth round" and "Eighth round"). 0 ms: read at once.
+    relay_gather_ms: int = variable("COMANDA_RELAY_GATHER_MS", 20)
+    relay_gather_rows: int = variable("COMANDA_RELAY_GATHER_ROWS", 3)
     # While the workers are behind (their queue holds messages no worker has taken, or
     # orders take longer than pipeline_slow_ms from PLACED to AWAITING_ACCEPTANCE), the
     # pipeline consumer goes on polling this long before it hands a poll's orders on, so
