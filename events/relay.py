@@ -19,7 +19,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
-from app.core import metrics
+from app.core import heap, metrics
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
 from events.kafka import make_producer
@@ -171,6 +171,7 @@ class Relay:
 def run() -> None:
     setup_logging("relay")
     metrics.serve()
+    heap.freeze_startup_objects()  # no pause of the relay for a full collection (app/core/heap.py)
     exit_flag = GracefulExit()
     relay, wakeup = Relay(), Wakeup()
     settings = get_settings()

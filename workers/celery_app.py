@@ -6,9 +6,15 @@ goes back to RabbitMQ. What the profile showed about these settings: docs/perf-p
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, task_prerun, worker_init, worker_process_init
+from celery.signals import (
+    setup_logging,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 
-from app.core import correlation, logs
+from app.core import correlation, heap, logs
 from app.core.db import dispose_all, tune_for_worker
 from app.core.settings import get_settings
 from app.core.task_queue import STEP_TASKS, TRACE_HEADER, make_celery
@@ -72,6 +78,12 @@ def _tune_pools(sender=None, **_: object) -> None:
     # No ping per checkout, a pooled connection per thread, generic plans (app/core/db.py).
     # Only the worker: beat, Flower and tests that import this module keep the defaults.
     tune_for_worker(int(getattr(sender, "concurrency", 0) or 0))
+
+
+@worker_ready.connect
+def _freeze_startup_objects(**_: object) -> None:
+    # The worker's full garbage collections stopped every thread for ~0.1 s (app/core/heap.py).
+    heap.freeze_startup_objects()
 
 
 @worker_process_init.connect

@@ -50,7 +50,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from app.core import correlation, metrics
+from app.core import correlation, heap, metrics
 from app.core.envelope import Envelope, PoisonMessage
 from app.core.logs import setup_logging
 from app.core.settings import get_settings
@@ -423,6 +423,7 @@ def main(
     None, batched_fetch() for a group off the critical path); ``gather``: ConsumerLoop's."""
     setup_logging(group_id)
     metrics.serve()
+    heap.freeze_startup_objects()  # no pause of the loop for a full collection (app/core/heap.py)
     stop = GracefulExit()
     # Until Kafka answers at all (the first connect raises), try again with backoff.
     Retrying(
