@@ -6,7 +6,7 @@ A batch costs the relay, Kafka and every consumer group about the same whether i
 one event or five, so at a moderate rate a longer gather saves CPU on every process
 downstream. At a high rate batches fill on their own, and a long gather only sends the
 orders downstream in larger bursts. Measured (docs/PERFORMANCE.md, "Eighth round"): at 50
-orders/s a 20 ms gather cost 4-5 ms less CPU per order than 10 ms, with a lower pipeline
+orders/s a 20 ms gather cost about 5 ms less CPU per order than 10 ms, with a lower pipeline
 p50; at 100 orders/s it saved 0.7 ms but doubled the pipeline p99 (400 -> 770 ms).
 Aiming at a batch size gives each rate its own gather: 20 ms at 50 orders/s (about 150
 events/s), 10 ms at 100.

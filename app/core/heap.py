@@ -4,7 +4,7 @@ What a process makes as it starts (modules, the ORM's tables, Celery's app, Kafk
 clients' classes, compiled templates) lives as long as the process. Python's collector
 still walks every one of those objects at each full (generation 2) collection, holding
 the GIL, so every thread of the process stops meanwhile. In the Celery worker at 100
-orders/s that was a pause of 93-159 ms every 15 s or so, and 78 ms in the pipeline
+orders/s that was a pause of 93-134 ms every 15 s or so, and 78 ms in the pipeline
 consumer (gc.callbacks; docs/PERFORMANCE.md, "Eighth round"). gc.freeze() moves them to a
 generation the collector never walks, so a full collection only looks at what the
 process made since; the worker's then took 2.5-9 ms. What the process makes later is
