@@ -294,6 +294,24 @@ class ProjectedEvent(Base):
     applied_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class ProjectedStatusCount(Base):
+    """The admin projection's orders by status, kept by PostgreSQL triggers on proj_orders
+    (migration s9a), so the exporter reads a few rows instead of counting the table."""
+
+    __tablename__ = "proj_status_counts"
+    status: Mapped[str] = mapped_column(String(30), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedBacklog(Base):
+    """Each restaurant's unacknowledged feed rows, kept by PostgreSQL triggers on
+    restaurant_events (migration s9a)."""
+
+    __tablename__ = "feed_backlog"
+    restaurant_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unacked: Mapped[int] = mapped_column(BigInteger)
+
+
 class LoginFailure(Base):
     """Failed logins, counted per account and per client address to throttle guessing."""
 

@@ -107,6 +107,7 @@ def test_system_gauges_from_the_exporter(wait):
         "comanda_outbox_oldest_unpublished_age_seconds",
         "comanda_dlq_messages",
         'comanda_kafka_consumer_lag{group="comanda-pipeline"}',
+        "comanda_feed_unacked",  # read from feed_backlog (migration s9a)
     )
 
     def present():
