@@ -3,15 +3,17 @@ only published outbox rows and acknowledged feed rows past their time, in bounde
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from app.core.db import read_only, unit_of_work
+from app.core.db import get_engine, read_only, unit_of_work
 from app.core.models import OutboxEvent, RestaurantEvent, utcnow
 from app.core.settings import get_settings, use_settings
+from app.orders import retention
 from workers import pruning
 
 pytestmark = pytest.mark.integration
@@ -76,3 +78,27 @@ def test_only_acknowledged_feed_rows_past_their_time_go(small_batches):
             .where(RestaurantEvent.restaurant_id == shop)
         )
     assert left == 2
+
+
+def test_the_outbox_prune_reads_only_the_rows_it_may_delete(on_test_db):
+    """With 20,000 published rows still inside the keep, the prune's statement starts from
+    outbox_published (migration s9b) and reads a few buffers: in id order, with no index on
+    published_at, it read the whole outbox on every run. In a transaction rolled back."""
+    with get_engine().connect() as conn, conn.begin() as tx:
+        conn.execute(
+            text(
+                "insert into outbox (event_id, topic, key, payload, headers, created_at,"
+                " published_at) select gen_random_uuid(), 'plan', '1', '{}', '{}', now(), now()"
+                " from generate_series(1, 20000)"
+            )
+        )
+        conn.execute(text("analyze outbox"))
+        before = utcnow() - timedelta(minutes=60)
+        plan = conn.execute(
+            text("explain (analyze, buffers, format json) " + str(retention.OUTBOX)),
+            {"before": before, "n": 2000},
+        ).scalar()[0]
+        tx.rollback()
+    shown = json.dumps(plan)
+    assert "outbox_published" in shown and "Seq Scan" not in shown, shown
+    assert plan["Plan"]["Shared Hit Blocks"] + plan["Plan"].get("Shared Read Blocks", 0) < 100

@@ -17,7 +17,8 @@ from sqlalchemy.schema import CreateIndex
 
 from app.core import models
 from app.core.lifecycle import HOLDS_RESERVATION, PAYMENT_OPEN
-from app.core.models import Payment, RestaurantEvent
+from app.core.models import OutboxEvent, Payment, RestaurantEvent
+from app.orders import retention
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +84,15 @@ def test_the_order_held_triggers_test_exactly_the_lifecycle_held_statuses():
 def test_the_settle_migration_follows_the_chain():
     migration = _migration(SETTLE)
     assert (migration.revision, migration.down_revision) == ("s8a", "s7a")
+
+
+PUBLISHED = "s9b_outbox_published"
+
+
+def test_the_published_outbox_index_matches_its_migration_and_the_prune():
+    migration = _migration(PUBLISHED)
+    assert _where(OutboxEvent, "outbox_published") == migration.OUTBOX_PUBLISHED_WHERE
+    assert (migration.revision, migration.down_revision) == ("s9b", "s9a")
+    # the prune's statement names the predicate, so PostgreSQL may use the partial index
+    assert migration.OUTBOX_PUBLISHED_WHERE in str(retention.OUTBOX)
+    assert "order by published_at" in str(retention.OUTBOX)
