@@ -30,13 +30,16 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _cpu_s(pid: int) -> float:
+def _cpu_s(pid: int, reaped: bool = True) -> float:
+    """A process's CPU seconds, with (``reaped``) those of its children it reaped."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
     fields = raw.rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
+    return (
+        sum(int(x) for x in fields[11 : 15 if reaped else 13]) / TICK
+    )  # utime stime cutime cstime
 
 
 def _rss_mib(pid: int) -> float:
@@ -50,7 +53,8 @@ def _rss_mib(pid: int) -> float:
 
 
 def roots() -> dict[str, int]:
-    """name -> pid: supervisord's running programs and the services' pid files."""
+    """name -> pid: supervisord's running programs, supervisord itself and the services'
+    pid files."""
     cfg = Config.from_env()
     found = {}
     status = subprocess.run(
@@ -68,8 +72,6 @@ def roots() -> dict[str, int]:
         if len(parts) > 3 and parts[1] == "RUNNING" and parts[2] == "pid":
             found[parts[0]] = int(parts[3].rstrip(","))
     for pidfile in sorted(cfg.pids_dir.glob("*.pid")):
-        if pidfile.stem == "supervisord":
-            continue
         try:
             found[pidfile.stem] = int(pidfile.read_text().split()[0])
         except (ValueError, IndexError, OSError):
@@ -77,9 +79,22 @@ def roots() -> dict[str, int]:
     return found
 
 
+# supervisord is counted alone: it reads every program's output and writes the logs (about
+# 0.4 ms per order at 80 orders/s), but its children are the programs, each counted under its
+# own name, and what it reaped is a program that was restarted.
+SUPERVISOR = "supervisord"
+
+
+def _pids(name: str, pid: int) -> list[int]:
+    return [pid] if name == SUPERVISOR else _tree(pid)
+
+
 def cpu_seconds(found: dict[str, int] | None = None) -> dict[str, float]:
     found = found or roots()
-    return {name: sum(_cpu_s(p) for p in _tree(pid)) for name, pid in found.items()}
+    return {
+        name: sum(_cpu_s(p, reaped=name != SUPERVISOR) for p in _pids(name, pid))
+        for name, pid in found.items()
+    }
 
 
 def own_cpu_seconds() -> float:
@@ -91,4 +106,4 @@ def own_cpu_seconds() -> float:
 def rss_mib(found: dict[str, int] | None = None) -> dict[str, float]:
     """name -> RSS of its largest single process (the 150 MB limit is per process)."""
     found = found or roots()
-    return {name: max(_rss_mib(p) for p in _tree(pid)) for name, pid in found.items()}
+    return {name: max(_rss_mib(p) for p in _pids(name, pid)) for name, pid in found.items()}

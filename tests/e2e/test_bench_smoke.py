@@ -48,7 +48,8 @@ def test_the_short_bench_produces_every_figure(tmp_path):
     sustained = figures["sustained"]
     assert sustained["placed"] > 0 and sustained["cpu_ms_per_order"]
     assert {"cpu_window_s", "cpu_orders", "cpu_capped", "idle_cpu_ms_per_order"} <= set(sustained)
-    assert {"api", "relay", "pipeline", "feed", "projector", "worker"} <= set(
+    # supervisord too: it carries every log line (its own CPU only, tests/bench/procstat.py)
+    assert {"api", "relay", "pipeline", "feed", "projector", "worker", "supervisord"} <= set(
         sustained["cpu_ms_per_order"]
     )
     # the "bounded" figures, in seconds of work, with the per-order counts they divide by
