@@ -262,7 +262,9 @@ def rss_verdict(max_mib: Mapping[str, float]) -> tuple[str, float, bool]:
     return name, app[name], app[name] <= RSS_LIMIT_MB
 
 
-def old_rows_bounded(samples: list[dict], key: str) -> bool:
-    """Whether rows past their keep time (plus two prune intervals) were gone at every
-    sample: the prune keeps up with what the load writes."""
-    return all(s.get(key, 0) == 0 for s in samples)
+def stale_after(samples: list[dict], key: str, settle_s: float) -> int:
+    """The most rows past their keep time (plus two prune intervals) at any sample taken
+    ``settle_s`` or more after the start: 0 when the prune kept up with what the load
+    wrote. The samples before are not judged: the soak starts by shortening the keep, so
+    rows already older than the new keep wait for the first prune."""
+    return max((int(s.get(key, 0)) for s in samples if float(s.get("t", 0)) >= settle_s), default=0)
