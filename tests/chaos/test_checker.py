@@ -155,3 +155,18 @@ def test_nginx_503_is_an_unknown_outcome_and_the_apps_503_a_refusal():
     app_503 = Reply(503, {"message": "database unavailable; retry shortly"}, {"Retry-After": "1"})
     assert not proxy.known and Action("PREPARING", proxy.label, 0, 0).unknown
     assert app_503.known and not Action("PREPARING", app_503.label, 0, 0).unknown
+
+
+def test_kept_counts_must_equal_the_tables():
+    same = [("status", "PLACED", 3), ("restaurant", 7, 2)]
+    fine = world(counts_kept=same, counts_counted=same)
+    assert inv.check_kept_counts(fine, Ledger()).violations == []
+    drifted = world(
+        counts_kept=[("status", "PLACED", 4), ("restaurant", 7, 2)],
+        counts_counted=[("status", "PLACED", 3), ("restaurant", 8, 1), ("restaurant", 7, 2)],
+    )
+    violations = inv.check_kept_counts(drifted, Ledger()).violations
+    assert sorted(violations) == [
+        "restaurant 8: kept 0, counted 1",
+        "status PLACED: kept 4, counted 3",
+    ]
