@@ -37,9 +37,8 @@ def _cpu_s(pid: int, reaped: bool = True) -> float:
     except OSError:
         return 0.0
     fields = raw.rsplit(")", 1)[1].split()
-    return (
-        sum(int(x) for x in fields[11 : 15 if reaped else 13]) / TICK
-    )  # utime stime cutime cstime
+    ticks = fields[11:15] if reaped else fields[11:13]  # utime stime, then cutime cstime
+    return sum(int(x) for x in ticks) / TICK
 
 
 def _rss_mib(pid: int) -> float:

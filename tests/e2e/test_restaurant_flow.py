@@ -3,8 +3,10 @@ acceptance timeout."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
+import psycopg
 import pytest
 
 from tests.support.client import describe, expect, timeline_events
@@ -196,6 +198,42 @@ def test_events_feed_and_ack(customer, restaurant, wait):
         timeout=30,
         message="order.accepted in the feed",
     )
+
+
+def _backlog(restaurant_id: int) -> tuple[int, int]:
+    """(feed_backlog's count, the unacknowledged rows counted) in one snapshot."""
+    url = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as conn:
+        kept, counted = conn.execute(
+            "select coalesce((select unacked from feed_backlog where restaurant_id = %s), 0),"
+            " (select count(*) from restaurant_events where restaurant_id = %s"
+            " and acked_at is null)",
+            (restaurant_id, restaurant_id),
+        ).fetchone()
+    return kept, counted
+
+
+def test_the_kept_feed_backlog_follows_the_feed_and_the_acks(customer, make_restaurant, wait):
+    """comanda_feed_unacked reads feed_backlog (migration s9a): through the real feed
+    consumer and the real ack endpoint it equals counting the restaurant's feed."""
+    shop = make_restaurant(items=[("Backlog dish", 1500, 10)])
+    order_id = customer.place(shop.id, [(shop.item_id(0), 1)])["id"]
+    wait(
+        lambda: any(
+            e["order_id"] == order_id and e["type"] == "order.awaiting_acceptance"
+            for e in shop.events()
+        ),
+        timeout=30,
+        message="order.awaiting_acceptance in the feed",
+    )
+    kept, counted = _backlog(shop.id)
+    assert kept == counted >= 2, (kept, counted)
+    first = shop.events()[0]["event_id"]
+    assert shop.ack([first]).status_code == 204
+    assert _backlog(shop.id) == (counted - 1, counted - 1)
+    assert shop.ack([e["event_id"] for e in shop.events()]).status_code == 204
+    kept, counted = _backlog(shop.id)
+    assert kept == counted, (kept, counted)
 
 
 def test_ack_with_empty_list_is_204(restaurant):
