@@ -262,6 +262,7 @@ def _bench(**change) -> dict:
         },
         "rss_mib": {"api": 90.0, "kafka": 800.0},
         "drains": [],
+        "idle_cpu_ms_per_s": 110.0,
     }
     return {**r, **change}
 
@@ -439,3 +440,10 @@ def test_stale_rows_are_judged_once_the_first_prune_could_run():
     late = [*samples, {"t": 900.0, "outbox_stale": 5}]  # the prune fell behind later
     assert figures.stale_after(late, "outbox_stale", settle_s=60) == 5
     assert figures.stale_after(samples[:1], "outbox_stale", settle_s=60) == 0
+
+
+def test_a_run_on_a_busy_stack_says_so():
+    # 686 ms/s: a run that began while a soak's orders were being cancelled and voided
+    verdicts = _verdicts(report.table(_bench(idle_cpu_ms_per_s=686.0)))
+    assert verdicts["idle stack's CPU before the run"] == "MISS"
+    assert _verdicts(report.table(_bench()))["idle stack's CPU before the run"] == "ok"
