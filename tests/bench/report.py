@@ -77,8 +77,6 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
     def row(name, value, target="", good=None):
         rows.append((name, value, target, _ok(good)))
 
-    # The ratio compares like with like: the floor and one API process, each one gunicorn
-    # (2 workers x 4 threads) over plain HTTP. Through nginx (TLS, every API process) is shown.
     if "idle_cpu_ms_per_s" in r:  # a busy stack skews every figure below
         idle = r["idle_cpu_ms_per_s"]
         row(
@@ -87,6 +85,8 @@ def table(r: dict) -> list[tuple[str, str, str, str]]:
             f"<= {figures.IDLE_BUSY_MS_PER_S} ms/s",
             idle <= figures.IDLE_BUSY_MS_PER_S,
         )
+    # The ratio compares like with like: the floor and one API process, each one gunicorn
+    # (2 workers x 4 threads) over plain HTTP. Through nginx (TLS, every API process) is shown.
     direct = r.get("intake_direct_rps", r["intake_rps"])
     ratio = direct / r["floor_rps"] if r["floor_rps"] else 0
     row("floor (JWT + 1 tx) req/s, one gunicorn", _num(r["floor_rps"]))

@@ -107,10 +107,10 @@ class World:
     kafka_orders: list[Record]
     kafka_dlq: list[Record]
     # The counts PostgreSQL keeps as rows change (migration s9a), and the same counted
-    # afresh: (key, n) pairs of proj_status_counts / proj_orders by status, and of
-    # feed_backlog / unacknowledged restaurant_events by restaurant, zeros left out.
-    counts_kept: list[tuple[Any, int]] = field(default_factory=list)
-    counts_counted: list[tuple[Any, int]] = field(default_factory=list)
+    # afresh: ("status", status) -> proj_status_counts / proj_orders by status, and
+    # ("restaurant", id) -> feed_backlog / unacknowledged restaurant_events; zeros left out.
+    counts_kept: dict[tuple[str, Any], int] = field(default_factory=dict)
+    counts_counted: dict[tuple[str, Any], int] = field(default_factory=dict)
 
 
 def load(probe: Probe, ledger: Ledger, start: dict[str, dict[int, int]]) -> World:
@@ -206,25 +206,25 @@ def _load(conn: Connection, probe: Probe, ledger: Ledger) -> World:
         r.order_id: r.status
         for r in q("select order_id, status from proj_orders where order_id = any(:i)", i=ids)
     }
-    kept = [
-        ("status", r.status, r.orders)
-        for r in q("select status, orders from proj_status_counts where orders <> 0 order by 1")
-    ]
-    kept += [
-        ("restaurant", r.restaurant_id, r.unacked)
-        for r in q("select restaurant_id, unacked from feed_backlog where unacked <> 0 order by 1")
-    ]
-    counted = [
-        ("status", r.status, r.n)
-        for r in q("select status, count(*) as n from proj_orders group by 1 order by 1")
-    ]
-    counted += [
-        ("restaurant", r.restaurant_id, r.n)
+    kept = {
+        ("status", r.status): r.orders
+        for r in q("select status, orders from proj_status_counts where orders <> 0")
+    }
+    kept |= {
+        ("restaurant", r.restaurant_id): r.unacked
+        for r in q("select restaurant_id, unacked from feed_backlog where unacked <> 0")
+    }
+    counted = {
+        ("status", r.status): r.n
+        for r in q("select status, count(*) as n from proj_orders group by 1")
+    }
+    counted |= {
+        ("restaurant", r.restaurant_id): r.n
         for r in q(
             "select restaurant_id, count(*) as n from restaurant_events where acked_at is null"
-            " group by 1 order by 1"
+            " group by 1"
         )
-    ]
+    }
     return World(
         time.time(), orders, items, payments, charges, timeline, outbox, idem, menu,
         feed, projected, proj_orders, [], [], kept, counted,
@@ -673,8 +673,7 @@ def check_kept_counts(world: World, ledger: Ledger) -> Check:  # noqa: ARG001
         "kept counts equal the tables",
         "proj_status_counts = proj_orders by status; feed_backlog = unacknowledged feed rows",
     )
-    kept = {(k, key): n for k, key, n in world.counts_kept}
-    counted = {(k, key): n for k, key, n in world.counts_counted}
+    kept, counted = world.counts_kept, world.counts_counted
     for key in sorted(set(kept) | set(counted), key=str):
         c.checked += 1
         if kept.get(key, 0) != counted.get(key, 0):

@@ -158,12 +158,12 @@ def test_nginx_503_is_an_unknown_outcome_and_the_apps_503_a_refusal():
 
 
 def test_kept_counts_must_equal_the_tables():
-    same = [("status", "PLACED", 3), ("restaurant", 7, 2)]
+    same = {("status", "PLACED"): 3, ("restaurant", 7): 2}
     fine = world(counts_kept=same, counts_counted=same)
     assert inv.check_kept_counts(fine, Ledger()).violations == []
     drifted = world(
-        counts_kept=[("status", "PLACED", 4), ("restaurant", 7, 2)],
-        counts_counted=[("status", "PLACED", 3), ("restaurant", 8, 1), ("restaurant", 7, 2)],
+        counts_kept={("status", "PLACED"): 4, ("restaurant", 7): 2},
+        counts_counted={("status", "PLACED"): 3, ("restaurant", 8): 1, ("restaurant", 7): 2},
     )
     violations = inv.check_kept_counts(drifted, Ledger()).violations
     assert sorted(violations) == [
