@@ -131,11 +131,13 @@ class Settings(EnvSettings):
     # meanwhile go in the same batch: one Kafka produce request, one mark, and one fetch
     # answer to each consumer group for several events, instead of one each. It waits long
     # enough for about relay_gather_rows events at the rate they are coming, and at most
-    # relay_gather_ms, which is all it can add to an order's first hop: 20 ms at 50 orders/s
-    # (about 150 events/s), 10 ms at 100 (events/relay_pace.py; docs/PERFORMANCE.md,
-    # "Sixth round" and "Eighth round"). 0 ms: read at once.
+    # relay_gather_ms, which is all it can add to an order's first hop: 20 ms up to about
+    # 80 orders/s (250 events/s), 17 ms at 100, 13 at 125 (events/relay_pace.py;
+    # docs/PERFORMANCE.md, "Sixth round", "Eighth round" and "Tenth round": 5 rows cost
+    # 1.4-3.4 ms less CPU per order than 3 at 78 and 100 orders/s, same p50). 0 ms: read at
+    # once.
     relay_gather_ms: int = variable("COMANDA_RELAY_GATHER_MS", 20)
-    relay_gather_rows: int = variable("COMANDA_RELAY_GATHER_ROWS", 3)
+    relay_gather_rows: int = variable("COMANDA_RELAY_GATHER_ROWS", 5)
     # While the workers are behind (their queue holds messages no worker has taken, or
     # orders take longer than pipeline_slow_ms from PLACED to AWAITING_ACCEPTANCE), the
     # pipeline consumer goes on polling this long before it hands a poll's orders on, so
