@@ -21,6 +21,7 @@ _engines: dict[str, Engine] = {}
 _pre_ping = True
 _pool_size = 5
 _options = ""  # libpq options of new connections (tune_for_worker)
+_prepare_threshold: int | None = None  # psycopg's, for new connections (tune_for_worker)
 _factories: dict[str, sessionmaker[Session]] = {}
 
 
@@ -55,15 +56,29 @@ def tune_for_worker(threads: int) -> None:
       planner than the generic one (estimated for 10 ids), so PostgreSQL planned the
       five-table join again on every call, ~1 ms each (1.1 ms of PostgreSQL CPU per order
       at 100 orders/s). The generic plan is the same index lookups (docs/PERFORMANCE.md,
-      seventh round). Statements are prepared by psycopg after 5 runs on a connection."""
-    global _pre_ping, _pool_size, _options
+      seventh round).
+    - Statements prepared on their second run on a connection, not their sixth (psycopg's
+      prepare_threshold, 5 by default). A step writes its batch in one statement whose text
+      has its row counts (app/orders/changes.py), so a step has tens of shapes, and each had
+      to come 6 times to the same one of the 8 connections first: at 78 orders/s, 41 % of
+      the writes were still parsed and planned on every call (0.93 ms of PostgreSQL each,
+      against 0.46 prepared), and still 7 % once the worker had run for minutes. Preparing
+      at the second run costs one Parse round trip per shape and connection
+      (docs/PERFORMANCE.md, "Tenth round"); a shape seen once is never prepared."""
+    global _pre_ping, _pool_size, _options, _prepare_threshold
     _pre_ping = False
     _pool_size = max(_pool_size, threads)
     _options = "-c plan_cache_mode=force_generic_plan"
+    _prepare_threshold = 1
 
 
 def _connect_args() -> dict[str, Any]:
-    return {"connect_timeout": 3, **({"options": _options} if _options else {})}
+    args: dict[str, Any] = {"connect_timeout": 3}
+    if _options:
+        args["options"] = _options
+    if _prepare_threshold is not None:
+        args["prepare_threshold"] = _prepare_threshold
+    return args
 
 
 def autocommit_engine(url: str | None = None) -> Engine:

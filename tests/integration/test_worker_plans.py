@@ -15,6 +15,7 @@ pytestmark = pytest.mark.integration
 def fresh_engines(monkeypatch):
     monkeypatch.setattr(db, "_engines", {})
     monkeypatch.setattr(db, "_options", "")
+    monkeypatch.setattr(db, "_prepare_threshold", None)
     monkeypatch.setattr(db, "_pre_ping", True)
     monkeypatch.setattr(db, "_pool_size", 5)
     yield
@@ -34,3 +35,28 @@ def test_only_a_tuned_worker_asks_postgresql_for_generic_plans(fresh_engines):
     db.tune_for_worker(2)
     assert _plan_cache_mode(db.get_engine()) == "force_generic_plan"
     assert _plan_cache_mode(db.autocommit_engine()) == "force_generic_plan"
+
+
+def _prepared_after(engine, runs: int) -> bool:
+    """Whether a statement run ``runs`` times on one connection is prepared there."""
+    probe = "SELECT %(n)s::int + 1 AS worker_plans_probe"
+    with engine.connect() as conn:
+        for n in range(runs):
+            db.driver_row(conn, probe, {"n": n})
+        names = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements"
+            " WHERE statement LIKE '%%worker_plans_probe%%'"
+        ).scalar_one()
+        conn.rollback()
+    return names > 0
+
+
+def test_a_tuned_worker_prepares_a_statement_on_its_second_run(fresh_engines):
+    assert not _prepared_after(db.get_engine(), 2)  # psycopg's default: after 5 runs
+    db.dispose_all()
+    db._engines.clear()
+    db.tune_for_worker(2)
+    assert not _prepared_after(db.get_engine(), 1)  # a shape seen once is never prepared
+    db.dispose_all()
+    db._engines.clear()
+    assert _prepared_after(db.get_engine(), 2)

@@ -60,9 +60,11 @@ def test_the_worker_keeps_one_pooled_connection_per_thread_and_plans_generically
     monkeypatch.setattr(db, "_pool_size", 5)
     monkeypatch.setattr(db, "_pre_ping", True)
     monkeypatch.setattr(db, "_options", "")
+    monkeypatch.setattr(db, "_prepare_threshold", None)
     monkeypatch.setattr(db, "_engines", {})
     url = "postgresql+psycopg://u:p@127.0.0.1:1/x"
-    assert "options" not in db._connect_args()  # any other process: PostgreSQL's defaults
+    # any other process: PostgreSQL's and psycopg's defaults
+    assert db._connect_args() == {"connect_timeout": 3}
 
     class Worker:
         concurrency = 8
@@ -75,6 +77,8 @@ def test_the_worker_keeps_one_pooled_connection_per_thread_and_plans_generically
     assert db.autocommit_engine(url).pool.size() == 8
     # new connections ask for generic plans (tests/integration/test_worker_plans.py reads it back)
     assert db._connect_args()["options"] == "-c plan_cache_mode=force_generic_plan"
+    # ...and psycopg prepares a statement on its second run on a connection
+    assert db._connect_args()["prepare_threshold"] == 1
     db.tune_for_worker(2)  # never below the default
     assert db._pool_size == 8
 
