@@ -134,8 +134,8 @@ class Settings(EnvSettings):
     # relay_gather_ms, which is all it can add to an order's first hop: 20 ms up to about
     # 80 orders/s (250 events/s), 17 ms at 100, 13 at 125 (events/relay_pace.py;
     # docs/PERFORMANCE.md, "Sixth round", "Eighth round" and "Tenth round": 5 rows cost
-    # 1.4-3.4 ms less CPU per order than 3 at 78 and 100 orders/s, same p50). 0 ms: read at
-    # once.
+    # 1.1-3.4 ms less CPU per order than 3 at 78 and 100 orders/s, p50 no higher).
+    # 0 ms: read at once.
     relay_gather_ms: int = variable("COMANDA_RELAY_GATHER_MS", 20)
     relay_gather_rows: int = variable("COMANDA_RELAY_GATHER_ROWS", 5)
     # While the workers are behind (their queue holds messages no worker has taken, or
