@@ -59,8 +59,12 @@ def _each(cfg: Config, names: list[str], action: str) -> int:
 
 
 def cmd_up(cfg: Config, names: list[str]) -> int:
-    from . import prereqs
+    from . import ports, prereqs
 
+    clash = ports.clashes(cfg)
+    if clash:  # a part that starts later would find its port taken (stack/ports.py)
+        print(f"stack: two parts share a port: {ports.describe(clash)}", file=sys.stderr)
+        return 2
     targets = services.resolve(names)
     prereqs.ensure({n.split("-", 1)[0] for n in targets})
     cfg.ensure_dirs()

@@ -111,12 +111,14 @@ class Config(EnvSettings):
         for d in (self.pids_dir, self.logs_dir, self.data_dir, self.conf_dir):
             d.mkdir(parents=True, exist_ok=True)
 
-    # Broker i (1-based) listens on base + 10*(i-1); its controller on cbase + 10*(i-1).
+    # Broker i (1-based) listens on base + 100*(i-1); its controller on cbase + 100*(i-1).
+    # 100 apart, not 10: at 10, brokers 2 and 3 landed on the programs' metrics ports
+    # (COMANDA_METRICS_PORT, 8 above COMANDA_KAFKA_PORT, and the 26 after it; stack/ports.py).
     def kafka_broker_port(self, node: int) -> int:
-        return self.kafka_port + 10 * (node - 1)
+        return self.kafka_port + 100 * (node - 1)
 
     def kafka_ctrl_port(self, node: int) -> int:
-        return self.kafka_controller_port + 10 * (node - 1)
+        return self.kafka_controller_port + 100 * (node - 1)
 
     @property
     def kafka_bootstrap(self) -> str:
